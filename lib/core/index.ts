@@ -1,0 +1,37 @@
+export { Breaker, type BreakerHooks, type BreakerPermit, type TransitionCount } from './breaker.js';
+export { CircuitState, CIRCUIT_STATES } from './circuit-state.js';
+export { type Clock, monotonicClock } from './clock.js';
+export {
+  CallTimeoutError,
+  CircuitBreakerConfigError,
+  CircuitBreakerError,
+  CircuitBreakerOpenError,
+  type ConfigProblem,
+} from './errors.js';
+export {
+  BREAKER_EVENT_NAMES,
+  type BreakerEventMap,
+  type BreakerEventName,
+  type BreakerListener,
+  type BreakerLogger,
+  type FailureEvent,
+  type IgnoredEvent,
+  type RejectedEvent,
+  type StateChangeEvent,
+  type SuccessEvent,
+  type TimeoutEvent,
+} from './events.js';
+export {
+  type BackoffOptions,
+  type CircuitBreakerOptions,
+  CIRCUIT_BREAKER_OPTION_KEYS,
+  type CountWindowOptions,
+  type ErrorClass,
+  type ProbeOptions,
+  type ResolvedOptions,
+  resolveOptions,
+  type TimeWindowOptions,
+  validateCircuitBreakerOptions,
+  type WindowOptions,
+} from './options.js';
+export { type CircuitBreakerSnapshot } from './snapshot.js';
