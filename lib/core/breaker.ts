@@ -265,21 +265,21 @@ export class Breaker {
   }
 
   /**
-   * Back to CLOSED with the window, the totals and the backoff cleared. Returns false (and emits
-   * nothing) when there was nothing to reset.
+   * Back to CLOSED with the window, the totals and the backoff cleared. Calls in flight become stale
+   * (their outcomes no longer count toward a decision). Returns false, and emits nothing, when there
+   * was nothing to reset.
    */
   reset(): boolean {
     const neverFailedOrOpened = Number.isNaN(this.lastFailureAt) && Number.isNaN(this.openedAt);
     const dirty = this.s !== CLOSED || this.run > 0 || this.reopens > 0 || !neverFailedOrOpened
       || this.successes + this.failures + this.rejections + this.ignored > 0 || (this.window !== null && this.window.calls > 0);
-    if (!dirty) return false;
     this.successes = this.failures = this.rejections = this.timeouts = this.ignored = this.slowCalls = 0;
     this.reopens = 0;
     this.lastFailureAt = NaN;
     this.openedAt = NaN;
     if (this.s !== CLOSED) this.transition(CLOSED, 'manual reset');
     else this.newGeneration();
-    return true;
+    return dirty;
   }
 
   /** FORCED_OPEN: rejects every call until `reset()`. Returns false when already forced open. */
