@@ -26,6 +26,7 @@ const STATE_NAMES: readonly CircuitState[] = [
   CircuitState.FORCED_OPEN,
   CircuitState.DISABLED,
 ];
+const MANUAL_RESET = 'manual reset';
 /** Suggested retry delay for a caller rejected because every half-open probe slot is taken. */
 const HALF_OPEN_RETRY_AFTER_MS = 1_000;
 
@@ -35,6 +36,36 @@ type Listeners = { [E in BreakerEventName]?: BreakerListener<E>[] };
 export interface BreakerHooks {
   /** where listener errors and probe problems are reported @default console */
   logger?: BreakerLogger;
+}
+
+/**
+ * A state change to share with other instances of the service, or one received from them.
+ * Times are wall-clock epoch milliseconds: monotonic clocks of different processes do not compare.
+ */
+export interface SharedTransition {
+  /** the new state; `reset` is a manual reset (back to closed with the statistics cleared) */
+  state: 'open' | 'closed' | 'forced_open' | 'disabled' | 'reset';
+  /** for `open`: when the open period ends (epoch ms) */
+  openUntil?: number;
+  reason: string;
+  /** when it happened (epoch ms) */
+  at: number;
+}
+
+/**
+ * What a breaker needs from a shared store (see `CircuitBreakerStore`); attached with
+ * `breaker.attachSync()`. The CLOSED path never calls it.
+ */
+export interface BreakerSync {
+  /** A local transition happened; share it (without making the caller wait). */
+  publish(breaker: Breaker, transition: SharedTransition): void;
+  /**
+   * A half-open probe wants a fleet-wide lease. Resolves true when granted — and true as well when the
+   * store cannot answer in time (availability first: the local limit still holds).
+   */
+  acquireProbe(breaker: Breaker): Promise<boolean>;
+  /** A probe that held a lease settled without deciding anything (ignored). */
+  releaseProbe(breaker: Breaker): void;
 }
 
 /** A transition count, for metrics. */
@@ -113,6 +144,7 @@ export class Breaker {
   private listeners: Listeners | null = null;
   private probeTimer: ReturnType<typeof setInterval> | null = null;
   private probeRunning = false;
+  private sync: BreakerSync | null = null;
 
   constructor(
     /** The breaker's name, used in errors, events, logs and metrics. */
@@ -250,7 +282,7 @@ export class Breaker {
         return 0;
       default:
         this.refresh();
-        return this.computeRetryAfterMs();
+        return this.computeRetryAfterMs(this.s);
     }
   }
 
@@ -277,7 +309,7 @@ export class Breaker {
     this.reopens = 0;
     this.lastFailureAt = NaN;
     this.openedAt = NaN;
-    if (this.s !== CLOSED) this.transition(CLOSED, 'manual reset');
+    if (this.s !== CLOSED) this.transition(CLOSED, MANUAL_RESET);
     else this.newGeneration();
     return dirty;
   }
@@ -295,6 +327,63 @@ export class Breaker {
     if (this.s === DISABLED) return false;
     this.transition(DISABLED, 'disabled');
     return true;
+  }
+
+  /** Connects the breaker to a shared store (one at a time); returns the function that detaches it. */
+  attachSync(sync: BreakerSync): () => void {
+    this.sync = sync;
+    return () => {
+      if (this.sync === sync) this.sync = null;
+    };
+  }
+
+  /**
+   * Applies a transition decided by another instance, without sharing it back. Stale news (older
+   * than this breaker's last change) and news that changes nothing are dropped. Returns whether it
+   * changed anything.
+   */
+  applyRemote(change: SharedTransition): boolean {
+    const wallNow = Date.now();
+    const lastChangeWall = Number.isNaN(this.lastChangeAt) ? -Infinity : wallNow - (this.clock.now() - this.lastChangeAt);
+    if (change.at < lastChangeWall) return false;
+    const reason = `shared: ${change.reason}`;
+    switch (change.state) {
+      case 'open': {
+        const remaining = (change.openUntil ?? wallNow) - wallNow;
+        if (remaining <= 0 && this.s !== OPEN) return false; // already over: nothing to mirror
+        const now = this.clock.now();
+        this.openUntil = now + Math.max(0, remaining);
+        if (this.s === OPEN) return true; // same state, new end of the open period
+        this.openedAt = now;
+        this.transition(OPEN, reason, true);
+        return true;
+      }
+      case 'closed':
+        if (this.s === CLOSED) return false;
+        this.reopens = 0;
+        this.transition(CLOSED, reason, true);
+        return true;
+      case 'forced_open':
+        if (this.s === FORCED_OPEN) return false;
+        this.openedAt = this.clock.now();
+        this.transition(FORCED_OPEN, reason, true);
+        return true;
+      case 'disabled':
+        if (this.s === DISABLED) return false;
+        this.transition(DISABLED, reason, true);
+        return true;
+      case 'reset': {
+        const sync = this.sync;
+        this.sync = null; // a reset received is not shared back
+        try {
+          return this.reset();
+        } finally {
+          this.sync = sync;
+        }
+      }
+      default:
+        return false;
+    }
   }
 
   /** Stops the background probe timer, if any. The breaker stays usable. */
@@ -343,11 +432,11 @@ export class Breaker {
   }
 
   private openError(): CircuitBreakerOpenError {
-    return CircuitBreakerOpenError.withoutStack(this.name, STATE_NAMES[this.s]!, this.computeRetryAfterMs());
+    return CircuitBreakerOpenError.withoutStack(this.name, STATE_NAMES[this.s]!, this.computeRetryAfterMs(this.s));
   }
 
-  private computeRetryAfterMs(): number {
-    switch (this.s) {
+  private computeRetryAfterMs(state: StateCode): number {
+    switch (state) {
       case OPEN:
         return Math.max(0, Math.ceil(this.openUntil - this.clock.now()));
       case HALF_OPEN:
@@ -360,12 +449,28 @@ export class Breaker {
   }
 
   private executeSlow<A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>, args: A): Promise<R> {
-    const fallback = this.options.fallback;
     const gen = this.admit();
-    if (gen < 0) {
-      const error = this.openError();
-      return fallback === null ? Promise.reject(error) : this.runFallback(fallback, error, args);
+    if (gen < 0) return this.rejectCall(args);
+    if (this.s === HALF_OPEN && this.sync !== null) {
+      // A probe: ask the fleet before calling the dependency.
+      return this.sync.acquireProbe(this).then((granted) => {
+        if (granted) return this.invoke(gen, fn, args);
+        if (gen === this.gen && this.s === HALF_OPEN) this.probes--;
+        this.reject();
+        return this.rejectCall(args, HALF_OPEN);
+      });
     }
+    return this.invoke(gen, fn, args);
+  }
+
+  private rejectCall<R>(args: unknown[], state: StateCode = this.s): Promise<R> {
+    const fallback = this.options.fallback;
+    const error = CircuitBreakerOpenError.withoutStack(this.name, STATE_NAMES[state]!, this.computeRetryAfterMs(state));
+    return fallback === null ? Promise.reject(error) : this.runFallback(fallback, error, args);
+  }
+
+  private invoke<A extends unknown[], R>(gen: number, fn: (...args: A) => R | PromiseLike<R>, args: A): Promise<R> {
+    const fallback = this.options.fallback;
     const start = this.timed ? this.clock.now() : NaN;
     const timeoutMs = this.options.callTimeoutMs;
     let result: R | PromiseLike<R>;
@@ -560,7 +665,10 @@ export class Breaker {
   /** @internal */
   recordIgnored(gen: number, error: unknown): void {
     this.ignored++;
-    if (gen === this.gen && this.s === HALF_OPEN) this.probes--;
+    if (gen === this.gen && this.s === HALF_OPEN) {
+      this.probes--;
+      this.sync?.releaseProbe(this);
+    }
     const list = this.listeners?.ignored;
     if (list !== undefined) this.emit(list, { name: this.name, error });
   }
@@ -606,7 +714,7 @@ export class Breaker {
     this.transition(OPEN, reason);
   }
 
-  private transition(to: StateCode, reason: string): void {
+  private transition(to: StateCode, reason: string, remote = false): void {
     const from = this.s;
     this.s = to;
     this.newGeneration();
@@ -616,6 +724,16 @@ export class Breaker {
     counts[key] = (counts[key] ?? 0) + 1;
     if (to === OPEN) this.startProbe();
     else if (from === OPEN) this.stopProbe();
+    // HALF_OPEN is not shared: every instance reaches it on its own from the shared `openUntil`.
+    if (this.sync !== null && !remote && to !== HALF_OPEN) {
+      const at = Date.now();
+      this.sync.publish(this, {
+        state: reason === MANUAL_RESET ? 'reset' : (STATE_NAMES[to] as SharedTransition['state']),
+        openUntil: to === OPEN ? at + (this.openUntil - this.clock.now()) : undefined,
+        reason,
+        at,
+      });
+    }
     const list = this.listeners?.stateChange;
     if (list !== undefined) {
       this.emit(list, { name: this.name, from: STATE_NAMES[from]!, to: STATE_NAMES[to]!, reason, at: new Date().toISOString() });
