@@ -1,4 +1,4 @@
-export { Breaker, type BreakerHooks, type BreakerPermit, type TransitionCount } from './breaker.js';
+export { Breaker, type BreakerHooks, type BreakerPermit, type BreakerSync, type SharedTransition, type TransitionCount } from './breaker.js';
 export { CircuitState, CIRCUIT_STATES } from './circuit-state.js';
 export { type Clock, monotonicClock } from './clock.js';
 export {
