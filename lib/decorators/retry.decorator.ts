@@ -1,0 +1,42 @@
+import 'reflect-metadata';
+import { CIRCUIT_BREAKER_LAYERS } from '../constants.js';
+import { retryNotOnMethodMessage } from '../core/composition.messages.js';
+import type { RetryOptions } from '../core/retry.js';
+
+/** The layer `@Retry` stores in the `CIRCUIT_BREAKER_LAYERS` array of a method. */
+export interface RetryLayer {
+  kind: 'retry';
+  options: RetryOptions;
+}
+
+/**
+ * Retries the method with exponential backoff and full jitter (see `retry()` for the options and their
+ * defaults). Stores metadata only; the method is wrapped at bootstrap. Works on sync, Promise and
+ * Observable methods; a sync method is retried at once, without delay (never a blocking wait).
+ *
+ * The order of `@Retry` and `@CircuitBreaker` decides the nesting: the decorator written above wraps
+ * the one below it.
+ *
+ * @example
+ * // the breaker sees one call per retry sequence
+ * @CircuitBreaker('inventory')
+ * @Retry({ maxAttempts: 3, baseDelayMs: 200 })
+ * reserve(sku: string): Promise<Reservation> { … }
+ *
+ * @example
+ * // every attempt is a breaker call; once it opens, retrying stops at once
+ * @Retry({ maxAttempts: 3, baseDelayMs: 200 })
+ * @CircuitBreaker('inventory')
+ * reserve(sku: string): Promise<Reservation> { … }
+ */
+export function Retry(options: RetryOptions = {}): MethodDecorator {
+  return (target, key, descriptor) => {
+    const method: unknown = descriptor.value;
+    if (typeof method !== 'function') throw new TypeError(retryNotOnMethodMessage(target, key));
+    const layers: readonly unknown[] = Reflect.getMetadata(CIRCUIT_BREAKER_LAYERS, method) ?? [];
+    const layer: RetryLayer = { kind: 'retry', options };
+    // A copy: an inherited or shared array is never changed under someone else's feet.
+    Reflect.defineMetadata(CIRCUIT_BREAKER_LAYERS, [...layers, layer], method);
+    return descriptor;
+  };
+}
