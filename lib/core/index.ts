@@ -35,3 +35,15 @@ export {
   type WindowOptions,
 } from './options.js';
 export { type CircuitBreakerSnapshot } from './snapshot.js';
+export { AllTiersFailedError, RetryExhaustedError } from './composition-errors.js';
+export { executeWithFallback, FallbackChain, type FallbackTier, validateFallbackTiers } from './fallback-chain.js';
+export {
+  DEFAULT_RETRY_OPTIONS,
+  type ResolvedRetryOptions,
+  resolveRetryOptions,
+  retry,
+  type RetryHooks,
+  type RetryOptions,
+  RetryPolicy,
+  validateRetryOptions,
+} from './retry.js';
