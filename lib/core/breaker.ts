@@ -143,7 +143,7 @@ export class Breaker {
   private transitions: Record<string, number> | null = null;
   private listeners: Listeners | null = null;
   private probeTimer: ReturnType<typeof setInterval> | null = null;
-  private probeRunning = false;
+  private disposed = false;
   private sync: BreakerSync | null = null;
 
   constructor(
@@ -386,8 +386,9 @@ export class Breaker {
     }
   }
 
-  /** Stops the background probe timer, if any. The breaker stays usable. */
+  /** Stops the background probe for good (on shutdown). The breaker stays usable, without active probes. */
   dispose(): void {
+    this.disposed = true;
     this.stopProbe();
   }
 
@@ -776,16 +777,17 @@ export class Breaker {
 
   private startProbe(): void {
     const probe = this.options.probe;
-    if (probe === null || this.probeTimer !== null) return;
+    if (probe === null || this.probeTimer !== null || this.disposed) return;
     const gen = this.gen;
-    this.probeTimer = setInterval(() => {
-      if (this.probeRunning) return;
+    let running = false; // per open period: a probe that never settles cannot block the next period
+    const timer = setInterval(() => {
+      if (running) return;
       this.refresh();
       if (this.s !== OPEN || this.gen !== gen) {
-        if (this.s !== OPEN) this.stopProbe();
+        if (this.probeTimer === timer) this.stopProbe();
         return;
       }
-      this.probeRunning = true;
+      running = true;
       let outcome: Promise<unknown>;
       try {
         outcome = Promise.resolve(probe.fn());
@@ -794,15 +796,17 @@ export class Breaker {
       }
       outcome.then(
         () => {
-          this.probeRunning = false;
-          if (this.s === OPEN && this.gen === gen) this.transition(HALF_OPEN, 'active probe succeeded');
+          running = false;
+          // Only if this open period is still the current one and nobody stopped the probe meanwhile.
+          if (this.probeTimer === timer && this.s === OPEN && this.gen === gen) this.transition(HALF_OPEN, 'active probe succeeded');
         },
         () => {
-          this.probeRunning = false;
+          running = false;
         },
       );
     }, probe.intervalMs);
-    this.probeTimer.unref?.();
+    timer.unref?.();
+    this.probeTimer = timer;
   }
 
   private stopProbe(): void {

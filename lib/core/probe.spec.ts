@@ -191,6 +191,40 @@ describe('active probe (fake timers)', () => {
     expect(jest.getTimerCount()).toBe(0);
   });
 
+  it('a probe that never settles does not stop probing in the next open period', async () => {
+    let first = true;
+    const { breaker, probe } = make(() => {
+      if (first) {
+        first = false;
+        return new Promise(() => undefined); // hangs forever
+      }
+      return 'up';
+    });
+    await trip(breaker);
+    await tick();
+    expect(probe).toHaveBeenCalledTimes(1);
+    breaker.reset();
+    await trip(breaker);
+    await tick();
+    expect(probe).toHaveBeenCalledTimes(2);
+    expect(breaker.state).toBe('half_open');
+  });
+
+  it('a probe in flight when dispose() is called changes nothing afterwards and starts no timer', async () => {
+    let release!: () => void;
+    const { breaker } = make(() => new Promise<void>((resolve) => (release = resolve)));
+    await trip(breaker);
+    await tick();
+    breaker.dispose();
+    release();
+    await tick();
+    expect(breaker.state).toBe('open');
+    await tick(RESET);
+    await breaker.execute(fail).catch(() => undefined); // half-open probe fails: reopens
+    expect(breaker.state).toBe('open');
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
   it('dispose() on a breaker that never opened is harmless', () => {
     const { breaker } = make(fail);
     breaker.dispose();
