@@ -4,3 +4,6 @@
  * run bottom-up, so index 0 is the innermost layer.
  */
 export const CIRCUIT_BREAKER_LAYERS = 'circuit_breaker:layers';
+
+/** Token of the options of `CircuitBreakerMetricsModule.forRoot()` (`nestjs-circuit-breaker/prometheus`). */
+export const CIRCUIT_BREAKER_METRICS_OPTIONS = 'CIRCUIT_BREAKER_METRICS_OPTIONS';
