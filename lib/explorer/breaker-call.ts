@@ -1,0 +1,236 @@
+import { from, isObservable, Observable, of, type Subscriber, type TeardownLogic } from 'rxjs';
+import { type Breaker, type BreakerPermit, CallTimeoutError, CircuitBreakerOpenError, type ResolvedOptions } from '../core/index.js';
+
+/**
+ * What a method returns, as far as bootstrap can tell: `promise` (an `async` method, or one declared
+ * `Promise<T>`), `observable` (declared `Observable<T>`), or `auto` (decided per call from the
+ * returned value; sync stays sync).
+ */
+export type ReturnKind = 'promise' | 'observable' | 'auto';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyFunction = (this: any, ...args: any[]) => any;
+
+/** A method's fallback, resolved at bootstrap: called with the call's `this`, the error and the call's arguments. */
+export type LayerFallback = (self: unknown, error: unknown, args: ArrayLike<unknown>) => unknown;
+
+const apply = (fn: AnyFunction, self: unknown, args: ArrayLike<unknown>): unknown => fn.apply(self, args as unknown[]);
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** A method's result as an Observable: Observables as they are, promises adopted, other values emitted once. */
+function toObservable(value: unknown): Observable<unknown> {
+  if (isObservable(value)) return value;
+  return isThenable(value) ? from(value) : of(value);
+}
+
+/** Whether the engine counts `error` as a failure (not ignored), by the breaker's `ignore` and `isFailure`. */
+function countsAsFailure(options: ResolvedOptions, error: unknown): boolean {
+  if (error instanceof CircuitBreakerOpenError || error instanceof CallTimeoutError) return true;
+  for (const ignored of options.ignore) if (error instanceof ignored) return false;
+  if (options.isFailure === null) return true;
+  try {
+    return Boolean(options.isFailure(error));
+  } catch {
+    return true; // the engine's rule: a throwing isFailure counts the error as a failure
+  }
+}
+
+/** Rejects with `CallTimeoutError` unless `promise` settles within `timeoutMs` (an unref'd timer). */
+function withTimeout<T>(promise: PromiseLike<T>, timeoutMs: number, name: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new CallTimeoutError(name, timeoutMs)), timeoutMs);
+    timer.unref?.();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * One method behind one breaker. `run(self, args)` keeps the method's return kind:
+ * - `promise`: `breaker.execute()` (its lean path, its call timeout), or a permit when a fallback
+ *   must see the method's own arguments;
+ * - `observable`: a cold Observable; each subscription is one call admitted on subscribe (the method
+ *   itself runs then); the first error is a failure, completion a success however many values came,
+ *   an unsubscribe before either releases the permit and counts as neither;
+ * - `auto`: a permit around a synchronous call; a returned promise or Observable is settled as such.
+ */
+export class BreakerCall {
+  private readonly fallback: LayerFallback | null;
+
+  constructor(
+    private readonly fn: AnyFunction,
+    private readonly breaker: Breaker,
+    fallback: LayerFallback | null,
+    private kind: ReturnKind,
+  ) {
+    // Without a method fallback the breaker's own (from its options) applies, with the method's arguments.
+    const own = breaker.options.fallback;
+    this.fallback = fallback ?? (own === null ? null : (self, error, args) => own.call(self, error, ...Array.from(args)));
+  }
+
+  /** The wrapper that replaces the method: `this` and the arguments pass through. */
+  toFunction(): AnyFunction {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const call = this;
+    return function circuitBreakerWrapper(this: unknown) {
+      // eslint-disable-next-line prefer-rest-params
+      return call.run(this, arguments);
+    };
+  }
+
+  run(self: unknown, args: ArrayLike<unknown>): unknown {
+    switch (this.kind) {
+      case 'promise':
+        return this.fallback === null ? this.breaker.execute(apply, this.fn, self, args) : this.runPromise(self, args);
+      case 'observable':
+        return new Observable<unknown>((subscriber) => this.subscribe(subscriber, self, args, undefined));
+      default:
+        return this.runAuto(self, args);
+    }
+  }
+
+  private runPromise(self: unknown, args: ArrayLike<unknown>): Promise<unknown> {
+    let permit: BreakerPermit;
+    try {
+      permit = this.breaker.tryAcquire();
+    } catch (error) {
+      return this.recoverAsync(self, error, args);
+    }
+    let result: unknown;
+    try {
+      result = this.fn.apply(self, args as unknown[]);
+    } catch (error) {
+      permit.failure(error);
+      return this.recoverAsync(self, error, args);
+    }
+    return this.settleAsync(permit, result as PromiseLike<unknown>, self, args);
+  }
+
+  private runAuto(self: unknown, args: ArrayLike<unknown>): unknown {
+    let permit: BreakerPermit;
+    try {
+      permit = this.breaker.tryAcquire();
+    } catch (error) {
+      return this.recover(self, error, args);
+    }
+    let result: unknown;
+    try {
+      result = this.fn.apply(self, args as unknown[]);
+    } catch (error) {
+      permit.failure(error);
+      return this.recover(self, error, args);
+    }
+    if (isThenable(result)) return this.settleAsync(permit, result, self, args);
+    if (isObservable(result)) {
+      // Learned: from now on the method runs on subscribe. This call's Observable exists already.
+      this.kind = 'observable';
+      permit.ignore();
+      return new Observable<unknown>((subscriber) => this.subscribe(subscriber, self, args, result));
+    }
+    permit.success(result);
+    return result;
+  }
+
+  private settleAsync(permit: BreakerPermit, result: PromiseLike<unknown>, self: unknown, args: ArrayLike<unknown>): Promise<unknown> {
+    const timeoutMs = this.breaker.options.callTimeoutMs;
+    const outcome = timeoutMs === null ? Promise.resolve(result) : withTimeout(result, timeoutMs, this.breaker.name);
+    return outcome.then(
+      (value) => {
+        permit.success(value);
+        return value;
+      },
+      (error: unknown) => {
+        permit.failure(error);
+        return this.recover(self, error, args);
+      },
+    );
+  }
+
+  /** The fallback's value when the error calls for it (rejected, timed out, failed); else rethrows. */
+  private recover(self: unknown, error: unknown, args: ArrayLike<unknown>): unknown {
+    if (this.fallback === null || !countsAsFailure(this.breaker.options, error)) throw error;
+    return this.fallback(self, error, args);
+  }
+
+  private recoverAsync(self: unknown, error: unknown, args: ArrayLike<unknown>): Promise<unknown> {
+    try {
+      return Promise.resolve(this.recover(self, error, args));
+    } catch (thrown) {
+      return Promise.reject(thrown);
+    }
+  }
+
+  private subscribe(subscriber: Subscriber<unknown>, self: unknown, args: ArrayLike<unknown>, made: Observable<unknown> | undefined): TeardownLogic {
+    let permit: BreakerPermit;
+    try {
+      permit = this.breaker.tryAcquire();
+    } catch (error) {
+      this.recoverInto(subscriber, self, error, args);
+      return;
+    }
+    let source: Observable<unknown>;
+    try {
+      source = made ?? toObservable(this.fn.apply(self, args as unknown[]));
+    } catch (error) {
+      permit.failure(error);
+      this.recoverInto(subscriber, self, error, args);
+      return;
+    }
+    const timeoutMs = this.breaker.options.callTimeoutMs;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const fail = (error: unknown) => {
+      if (timer !== null) clearTimeout(timer);
+      permit.failure(error);
+      this.recoverInto(subscriber, self, error, args);
+    };
+    if (timeoutMs !== null) {
+      timer = setTimeout(() => {
+        timer = null;
+        inner.unsubscribe();
+        fail(new CallTimeoutError(this.breaker.name, timeoutMs));
+      }, timeoutMs);
+      timer.unref?.();
+    }
+    const inner = source.subscribe({
+      next: (value) => subscriber.next(value),
+      error: fail,
+      complete: () => {
+        if (timer !== null) clearTimeout(timer);
+        permit.success();
+        subscriber.complete();
+      },
+    });
+    return () => {
+      if (timer !== null) clearTimeout(timer);
+      inner.unsubscribe();
+      permit.ignore(); // nothing when already settled
+    };
+  }
+
+  /** Emits the fallback (value, promise or Observable) into `subscriber`, or the error. */
+  private recoverInto(subscriber: Subscriber<unknown>, self: unknown, error: unknown, args: ArrayLike<unknown>): void {
+    let replacement: Observable<unknown>;
+    try {
+      replacement = toObservable(this.recover(self, error, args));
+    } catch (thrown) {
+      subscriber.error(thrown);
+      return;
+    }
+    subscriber.add(replacement.subscribe({
+      next: (value) => subscriber.next(value),
+      error: (e: unknown) => subscriber.error(e),
+      complete: () => subscriber.complete(),
+    }));
+  }
+}

@@ -1,0 +1,55 @@
+import { ConfigurableModuleBuilder, type DynamicModule, Logger, type Provider } from '@nestjs/common';
+import { CIRCUIT_BREAKER_LOGGER_CONTEXT, CIRCUIT_BREAKER_MODULE_OPTIONS, CIRCUIT_BREAKER_RAW_OPTIONS, DEFAULT_MANAGEMENT_PATH } from '../constants.js';
+import type {
+  CircuitBreakerManagementOptions,
+  CircuitBreakerModuleExtras,
+  CircuitBreakerModuleOptions,
+} from './circuit-breaker-module-options.interface.js';
+import { managementControllers } from './management.js';
+import { cleanManagementPath, resolveModuleOptions } from './module-options.js';
+import { asyncManagementWithoutExtraWarning } from './module.messages.js';
+
+/** Whether `definition` comes from `forRoot` (its options are a value) rather than `forRootAsync`. */
+function isStatic(definition: DynamicModule): boolean {
+  return (definition.providers ?? []).some((p) => typeof p === 'object' && 'provide' in p && p.provide === CIRCUIT_BREAKER_RAW_OPTIONS && 'useValue' in p);
+}
+
+/**
+ * `forRoot`: `management` is an extra (Nest strips it from the options), given back here in full.
+ * `forRootAsync`: the extra carries `path` only; `enabled`, `token` and `guards` come from the factory.
+ */
+function resolvedOptionsProvider(staticOptions: boolean, extra: CircuitBreakerManagementOptions | undefined): Provider {
+  return {
+    provide: CIRCUIT_BREAKER_MODULE_OPTIONS,
+    inject: [CIRCUIT_BREAKER_RAW_OPTIONS],
+    useFactory: (raw: CircuitBreakerModuleOptions | undefined) => {
+      if (staticOptions) return resolveModuleOptions({ ...raw, ...(extra === undefined ? {} : { management: extra }) });
+      if (extra === undefined) {
+        if (raw?.management !== undefined) new Logger(CIRCUIT_BREAKER_LOGGER_CONTEXT).warn(asyncManagementWithoutExtraWarning());
+        return resolveModuleOptions(raw);
+      }
+      return resolveModuleOptions({ ...raw, management: { ...raw?.management, ...(extra.path === undefined ? {} : { path: extra.path }) } });
+    },
+  };
+}
+
+export const {
+  ConfigurableModuleClass: ConfigurableCircuitBreakerModule,
+  OPTIONS_TYPE: CIRCUIT_BREAKER_OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE: CIRCUIT_BREAKER_ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<CircuitBreakerModuleOptions>({
+  moduleName: 'CircuitBreaker',
+  optionsInjectionToken: CIRCUIT_BREAKER_RAW_OPTIONS,
+})
+  .setClassMethodName('forRoot')
+  .setExtras<CircuitBreakerModuleExtras>({ isGlobal: true, management: undefined }, (definition, extras) => {
+    const staticOptions = isStatic(definition);
+    const management = extras.management;
+    return {
+      ...definition,
+      global: extras.isGlobal,
+      providers: [...(definition.providers ?? []), resolvedOptionsProvider(staticOptions, management)],
+      controllers: management === undefined ? [] : managementControllers(cleanManagementPath(management.path) ?? DEFAULT_MANAGEMENT_PATH),
+    };
+  })
+  .build();

@@ -1,0 +1,239 @@
+import { HttpException, Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
+import { Observable, type Subscriber } from 'rxjs';
+import {
+  Breaker,
+  BREAKER_EVENT_NAMES,
+  type BreakerEventMap,
+  type BreakerEventName,
+  type BreakerHooks,
+  CircuitBreakerConfigError,
+  type CircuitBreakerOptions,
+  type CircuitBreakerSnapshot,
+  type StateChangeEvent,
+} from '../core/index.js';
+import { CIRCUIT_BREAKER_DECLARATIONS, CIRCUIT_BREAKER_LOGGER_CONTEXT, CIRCUIT_BREAKER_MODULE_OPTIONS } from '../constants.js';
+import type { CircuitBreakerConfigEntry, ResolvedCircuitBreakerModuleOptions } from '../module/circuit-breaker-module-options.interface.js';
+import { breakerNameProblems, breakerOptionsFor } from '../module/module-options.js';
+import { createdListenerThrewMessage, REGISTRY_EXPECTED, transitionMessage } from './registry.messages.js';
+
+/** One event of one breaker of a registry: `{ type, name, ...payload }`. */
+export type CircuitBreakerRegistryEvent = { [E in BreakerEventName]: { type: E } & BreakerEventMap[E] }[BreakerEventName];
+
+/** `healthy`: no breaker open, half-open or forced open; `unhealthy`: every breaker open or forced open. */
+export type CircuitBreakerFleetHealth = 'healthy' | 'degraded' | 'unhealthy';
+
+/** The JSON of `GET /circuit-breakers` (SPEC §3.4). */
+export interface CircuitBreakerRegistrySnapshot {
+  /** ISO-8601 wall-clock time of the snapshot */
+  timestamp: string;
+  summary: {
+    total_breakers: number;
+    open: number;
+    half_open: number;
+    closed: number;
+    forced_open: number;
+    disabled: number;
+    health: CircuitBreakerFleetHealth;
+  };
+  breakers: Record<string, CircuitBreakerSnapshot>;
+}
+
+/** Decorator-declared options by breaker name (collected at bootstrap by the explorer). */
+export interface DeclaredBreakerOptions {
+  optionsFor(name: string): CircuitBreakerConfigEntry | undefined;
+}
+
+/** An `HttpException` below 500 is the caller's mistake, not the dependency's: ignored, never a failure. */
+function isDependencyFailure(error: unknown): boolean {
+  return !(error instanceof HttpException && error.getStatus() < 500);
+}
+
+function withNestFailureRule(options: CircuitBreakerOptions): CircuitBreakerOptions {
+  const isFailure = options.isFailure;
+  return {
+    ...options,
+    isFailure: isFailure === undefined ? isDependencyFailure : (error) => isDependencyFailure(error) && isFailure(error),
+  };
+}
+
+/**
+ * The breakers of one Nest application, by name. Breakers are created on first use (a decorated
+ * method at bootstrap, `@InjectCircuitBreaker`, or `getOrCreate`) with the module's precedence
+ * applied, logged through Nest's `Logger` on every state change, and disposed at shutdown.
+ */
+@Injectable()
+export class CircuitBreakerRegistry implements OnApplicationShutdown {
+  private readonly breakers = new Map<string, Breaker>();
+  private readonly createdListeners = new Set<(breaker: Breaker) => void>();
+  /** subscribers of `events(...)`, by event type */
+  private readonly subscribers = new Map<BreakerEventName, Set<Subscriber<CircuitBreakerRegistryEvent>>>();
+  /** per event type with subscribers: the function detaching its listener from each breaker */
+  private readonly attached = new Map<BreakerEventName, Map<Breaker, () => void>>();
+  private readonly logger = new Logger(CIRCUIT_BREAKER_LOGGER_CONTEXT);
+  private readonly hooks: BreakerHooks = {
+    logger: {
+      error: (message, error) => this.logger.error(message, error instanceof Error ? error.stack : error),
+      warn: (message) => this.logger.warn(message),
+    },
+  };
+
+  /**
+   * Every event of every breaker, including breakers created later: `{ type, name, ...payload }`.
+   * Listeners are attached on the first subscription and removed with the last (a `success` or
+   * `failure` listener makes every call timed).
+   */
+  readonly events$: Observable<CircuitBreakerRegistryEvent> = this.events(BREAKER_EVENT_NAMES);
+
+  constructor(
+    @Inject(CIRCUIT_BREAKER_MODULE_OPTIONS) private readonly options: ResolvedCircuitBreakerModuleOptions,
+    @Optional() @Inject(CIRCUIT_BREAKER_DECLARATIONS) private readonly declarations?: DeclaredBreakerOptions,
+  ) {}
+
+  /** The breaker named `name`, or undefined when none was created. */
+  get(name: string): Breaker | undefined {
+    return this.breakers.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.breakers.has(name);
+  }
+
+  /**
+   * The breaker named `name`, created on first use with `defaults ← options ← configs[extends] ←
+   * breakers[name]` (`options` defaults to what `@CircuitBreaker` decorators declare for the name).
+   * An existing breaker is returned as it is. Throws `CircuitBreakerConfigError` for a name that does
+   * not match `^[A-Za-z0-9._:-]{1,128}$`, a reserved name (`events`, `dashboard`, `reset-all`) or
+   * invalid options.
+   */
+  getOrCreate(name: string, options?: CircuitBreakerConfigEntry): Breaker {
+    const existing = this.breakers.get(name);
+    if (existing !== undefined) return existing;
+    const problems = breakerNameProblems(name, 'name');
+    if (problems.length > 0) throw new CircuitBreakerConfigError(problems);
+    const merged = breakerOptionsFor(this.options, name, options ?? this.declarations?.optionsFor(name));
+    const breaker = new Breaker(name, withNestFailureRule(merged), this.hooks);
+    if (!this.options.enabled) breaker.disable(); // before the log listener: no line per breaker at boot
+    this.breakers.set(name, breaker);
+    breaker.on('stateChange', this.logTransition);
+    for (const type of this.attached.keys()) this.attach(type, breaker);
+    for (const listener of this.createdListeners) {
+      try {
+        listener(breaker);
+      } catch (error) {
+        this.hooks.logger!.error(createdListenerThrewMessage(name), error);
+      }
+    }
+    return breaker;
+  }
+
+  /** The names of every breaker, sorted. */
+  names(): string[] {
+    return [...this.breakers.keys()].sort();
+  }
+
+  /** Every breaker's statistics with a summary (reading it may move OPEN → HALF_OPEN). */
+  snapshot(): CircuitBreakerRegistrySnapshot {
+    const summary = { total_breakers: 0, open: 0, half_open: 0, closed: 0, forced_open: 0, disabled: 0 };
+    const breakers: Record<string, CircuitBreakerSnapshot> = {};
+    for (const name of this.names()) {
+      const snap = this.breakers.get(name)!.snapshot();
+      breakers[name] = snap;
+      summary.total_breakers++;
+      summary[snap.state]++;
+    }
+    const down = summary.open + summary.forced_open;
+    const health: CircuitBreakerFleetHealth = down + summary.half_open === 0 ? 'healthy' : down === summary.total_breakers ? 'unhealthy' : 'degraded';
+    return { timestamp: new Date().toISOString(), summary: { ...summary, health }, breakers };
+  }
+
+  /** Back to `closed` with statistics cleared. False (and nothing created) for an unknown name. */
+  reset(name: string): boolean {
+    const breaker = this.breakers.get(name);
+    breaker?.reset();
+    return breaker !== undefined;
+  }
+
+  resetAll(): void {
+    for (const breaker of this.breakers.values()) breaker.reset();
+  }
+
+  /** `forced_open` until reset. False (and nothing created) for an unknown name. */
+  forceOpen(name: string): boolean {
+    const breaker = this.breakers.get(name);
+    breaker?.forceOpen();
+    return breaker !== undefined;
+  }
+
+  /** `disabled` until reset. False (and nothing created) for an unknown name. */
+  disable(name: string): boolean {
+    const breaker = this.breakers.get(name);
+    breaker?.disable();
+    return breaker !== undefined;
+  }
+
+  /** Events of the given types only (see `events$`), e.g. `events(['stateChange'])`: calls stay untimed. */
+  events(types: readonly BreakerEventName[]): Observable<CircuitBreakerRegistryEvent> {
+    if (!Array.isArray(types) || types.some((t) => !BREAKER_EVENT_NAMES.includes(t))) {
+      throw new CircuitBreakerConfigError([{ path: 'events(types)', expected: REGISTRY_EXPECTED.eventTypes(BREAKER_EVENT_NAMES), value: types }]);
+    }
+    const wanted = [...new Set(types)];
+    return new Observable<CircuitBreakerRegistryEvent>((subscriber) => {
+      for (const type of wanted) this.subscribe(type, subscriber);
+      return () => {
+        for (const type of wanted) this.unsubscribe(type, subscriber);
+      };
+    });
+  }
+
+  /**
+   * Calls `listener` with every breaker created from now on (for existing ones, iterate `names()`).
+   * Returns the function that unsubscribes.
+   */
+  onBreakerCreated(listener: (breaker: Breaker) => void): () => void {
+    this.createdListeners.add(listener);
+    return () => {
+      this.createdListeners.delete(listener);
+    };
+  }
+
+  onApplicationShutdown(): void {
+    for (const breaker of this.breakers.values()) breaker.dispose();
+    for (const set of [...this.subscribers.values()]) for (const subscriber of [...set]) subscriber.complete();
+  }
+
+  private readonly logTransition = (event: StateChangeEvent): void => {
+    const message = transitionMessage(event);
+    if (event.to === 'open') this.logger.error(message);
+    else if (event.to === 'forced_open') this.logger.warn(message);
+    else this.logger.log(message);
+  };
+
+  private subscribe(type: BreakerEventName, subscriber: Subscriber<CircuitBreakerRegistryEvent>): void {
+    let set = this.subscribers.get(type);
+    if (set === undefined) {
+      set = new Set();
+      this.subscribers.set(type, set);
+      this.attached.set(type, new Map());
+      for (const breaker of this.breakers.values()) this.attach(type, breaker);
+    }
+    set.add(subscriber);
+  }
+
+  private unsubscribe(type: BreakerEventName, subscriber: Subscriber<CircuitBreakerRegistryEvent>): void {
+    const set = this.subscribers.get(type);
+    if (set === undefined || !set.delete(subscriber) || set.size > 0) return;
+    this.subscribers.delete(type);
+    for (const detach of this.attached.get(type)!.values()) detach();
+    this.attached.delete(type);
+  }
+
+  private attach(type: BreakerEventName, breaker: Breaker): void {
+    const detach = breaker.on(type, (event: BreakerEventMap[BreakerEventName]) => {
+      const set = this.subscribers.get(type);
+      if (set === undefined) return;
+      const tagged = { type, ...event } as CircuitBreakerRegistryEvent;
+      for (const subscriber of set) subscriber.next(tagged);
+    });
+    this.attached.get(type)!.set(breaker, detach);
+  }
+}
