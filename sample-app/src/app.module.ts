@@ -1,0 +1,31 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { CircuitBreakerExceptionFilter, CircuitBreakerModule } from 'nestjs-circuit-breaker';
+import { CircuitBreakerHealthIndicator } from 'nestjs-circuit-breaker/health';
+import { CatalogClient } from './catalog.client.js';
+import { CatalogController } from './catalog.controller.js';
+import { circuitBreakerOptions } from './circuit-breaker.options.js';
+import { DownstreamController } from './downstream.controller.js';
+import { FlakyDownstream } from './flaky-downstream.js';
+import { HealthController } from './health.controller.js';
+
+@Module({
+  imports: [
+    CircuitBreakerModule.forRootAsync({
+      useFactory: () => circuitBreakerOptions(process.env),
+      // mounts the management API at /circuit-breakers; the factory enables it and sets the token
+      management: { path: 'circuit-breakers' },
+    }),
+    TerminusModule,
+  ],
+  controllers: [CatalogController, DownstreamController, HealthController],
+  providers: [
+    FlakyDownstream,
+    CatalogClient,
+    CircuitBreakerHealthIndicator,
+    // a CircuitBreakerOpenError from a service (no fallback) answers 503 with Retry-After
+    { provide: APP_FILTER, useClass: CircuitBreakerExceptionFilter },
+  ],
+})
+export class AppModule {}
