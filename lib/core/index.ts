@@ -47,3 +47,18 @@ export {
   RetryPolicy,
   validateRetryOptions,
 } from './retry.js';
+export {
+  checkStoreOptions,
+  type CircuitBreakerStore,
+  decodeStoreMessage,
+  decodeTransition,
+  encodeStoreMessage,
+  encodeTransition,
+  InMemoryCircuitBreakerStore,
+  type InMemoryCircuitBreakerStoreOptions,
+  InMemoryStoreBackend,
+  SharedStateStore,
+  type SharedStateStoreOptions,
+  type SharedStoreMessage,
+  type StoreLogger,
+} from './store.js';

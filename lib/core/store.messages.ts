@@ -1,0 +1,73 @@
+import { describeValue } from './errors.js';
+
+// Every user-facing message of shared stores (`CircuitBreakerStore` and its implementations), in one place.
+
+/**
+ * A short reason for a store failure, safe to log: an error code (`ECONNREFUSED`) when there is one,
+ * else the message with any credentials in a connection URL masked.
+ */
+export function describeStoreError(error: unknown): string {
+  // Duck-typed: errors from Node's own modules may come from another realm (VM contexts, test runners).
+  if (error !== null && typeof error === 'object' && typeof (error as Error).message === 'string') {
+    const { code, name, message } = error as Error & { code?: unknown };
+    const text = typeof code === 'string' && code !== '' ? code : `${typeof name === 'string' ? name : 'Error'}: ${message}`;
+    return redactCredentials(text);
+  }
+  return redactCredentials(describeValue(error));
+}
+
+/** `redis://user:secret@host` → `redis://***@host`: a log line never carries a password. */
+export function redactCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^@/\s]*@/gi, '$1***@');
+}
+
+/**
+ * A value to quote in a configuration error about store options, which sit next to connection
+ * secrets: text keeps no URL credentials, an object is named by its class only.
+ */
+export function safeOptionValue(value: unknown): unknown {
+  if (typeof value === 'string') return redactCredentials(value);
+  if (value !== null && typeof value === 'object') return `[${value.constructor?.name ?? 'Object'} object]`;
+  return value;
+}
+
+export function storeUnavailableMessage(label: string, cause: string): string {
+  return `Circuit breaker store (${label}) unavailable: ${cause}. Breakers run on local state, and half-open probes are limited per instance, until it is back`;
+}
+
+export function storeAvailableMessage(label: string, breakers: number): string {
+  return `Circuit breaker store (${label}) available again; resynchronised ${breakers} breaker${breakers === 1 ? '' : 's'}`;
+}
+
+export const STORE_CAUSES = {
+  timeout: (operation: string, timeoutMs: number) => `${operation} got no answer within ${timeoutMs} ms`,
+  failed: (operation: string, error: unknown) => `${operation} failed (${describeStoreError(error)})`,
+  notConnected: 'not connected',
+  startup: (timeoutMs: number) => `no connection within ${timeoutMs} ms at start-up`,
+  connectionLost: (detail: string | null) => `connection lost${detail === null ? '' : ` (${detail})`}`,
+} as const;
+
+export const STORE_OPERATIONS = {
+  load: (name: string) => `loading the shared state of '${name}'`,
+  publish: (name: string) => `sharing a transition of '${name}'`,
+  lease: (name: string) => `the half-open lease of '${name}'`,
+  release: (name: string) => `releasing the half-open lease of '${name}'`,
+  resync: (name: string) => `resynchronising '${name}'`,
+} as const;
+
+export function storeAlreadyAttachedMessage(label: string, name: string): string {
+  return `Circuit breaker store (${label}): a breaker named '${name}' is already attached; one store serves one registry, with one breaker per name`;
+}
+
+export function storeClosedMessage(label: string): string {
+  return `Circuit breaker store (${label}) is closed; create a new store to attach breakers`;
+}
+
+export const STORE_EXPECTED = {
+  options: 'expected an options object',
+  timeoutMs: 'expected a duration in ms: a finite number > 0',
+  startupTimeoutMs: 'expected a duration in ms: a finite number >= 0',
+  logger: 'expected a logger { log(message), warn(message) }',
+  backend: 'expected an InMemoryStoreBackend (or no backend)',
+  unknownKey: (known: readonly string[]) => `unknown option (known: ${known.join(', ')})`,
+} as const;
