@@ -1,0 +1,2 @@
+// Entry point `nestjs-circuit-breaker/redis` (optional peer: ioredis ^5 || ^6).
+export { RedisCircuitBreakerStore, type RedisCircuitBreakerStoreOptions } from './redis-circuit-breaker.store.js';
