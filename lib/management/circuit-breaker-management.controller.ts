@@ -70,7 +70,7 @@ export class CircuitBreakerManagementRoutes {
   @Header('Cache-Control', 'no-store')
   dashboard(@Req() request: { originalUrl?: string; url?: string }): string {
     // From the URL the browser used, so that a global prefix or a proxy's mount point is kept.
-    const basePath = requestUrl(request).replace(/[?#].*$/, '').replace(/\/dashboard\/?$/, '');
+    const basePath = requestUrl(request).replace(/[?#].*$/, '').replace(/\/dashboard\/?$/i, '');
     return renderDashboard({ basePath });
   }
 
