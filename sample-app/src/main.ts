@@ -19,11 +19,11 @@ async function bootstrap(): Promise<void> {
   await app.listen(port, host);
   const url = `http://localhost:${(app.getHttpServer().address() as AddressInfo).port}`;
   const logger = new Logger('SampleApp');
-  logger.log(`Sample app listening on ${url}`);
-  logger.log(`Try: curl ${url}/products · ${url}/circuit-breakers · ${url}/health/detailed · dashboard: ${url}/circuit-breakers/dashboard`);
   if (!process.env.CIRCUIT_BREAKER_ADMIN_TOKEN?.trim()) {
     logger.warn(`CIRCUIT_BREAKER_ADMIN_TOKEN is not set: management writes take the sample's default token "${SAMPLE_ADMIN_TOKEN}" (never use it outside this sample)`);
   }
+  logger.log(`Sample app listening on ${url}`);
+  logger.log(`Try: curl ${url}/products · ${url}/circuit-breakers · ${url}/health/detailed · dashboard: ${url}/circuit-breakers/dashboard`);
 }
 
 await bootstrap();

@@ -1,0 +1,244 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+
+// Starts the BUILT sample app the way `npm start` does (the steps of `scripts.start` after
+// `npm run build`, which `npm test` has already run), on a free port, and runs the README's curl
+// walkthrough over real HTTP: every curl line below must appear verbatim in the README's
+// "Quick start: the sample app" section, and is executed as written (against the real port).
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const README_PORT = 'localhost:3000';
+const STARTUP_TIMEOUT_MS = 30_000;
+
+/** The README section of the walkthrough. */
+function walkthroughSection(): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('\n## Quick start: the sample app');
+  if (start < 0) throw new Error('README.md has no "## Quick start: the sample app" section');
+  const end = readme.indexOf('\n## ', start + 1);
+  return readme.slice(start, end < 0 ? undefined : end);
+}
+
+/** `npm start` minus its `npm run build` step: the commands to build and to run the sample app. */
+function startSteps(): { build: string[]; run: string[] } {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const steps = pkg.scripts.start!.split('&&').map((s) => s.trim());
+  expect(steps[0]).toBe('npm run build');
+  const run = steps.at(-1)!.split(/\s+/);
+  expect(run[0]).toBe('node');
+  return { build: steps.slice(1, -1), run: run.slice(1) };
+}
+
+/** Splits a shell line into words (single and double quotes, `#` comments), enough for the README's curl lines. */
+function words(line: string): string[] {
+  const out: string[] = [];
+  const re = /'([^']*)'|"((?:[^"\\]|\\.)*)"|(#.*$)|(\S+)/g;
+  for (const m of line.matchAll(re)) {
+    if (m[3] !== undefined) break;
+    out.push(m[1] ?? m[2]?.replace(/\\(.)/g, '$1') ?? m[4]!);
+  }
+  return out;
+}
+
+interface CurlResult {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+interface RunningApp {
+  child: ChildProcess;
+  output: () => string;
+  baseUrl: string;
+}
+
+async function startApp(env: Record<string, string>): Promise<RunningApp> {
+  const { run } = startSteps();
+  const child = spawn(process.execPath, run, {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1', PORT: '0', CIRCUIT_BREAKER_ADMIN_TOKEN: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const port = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the sample app did not start in ${STARTUP_TIMEOUT_MS} ms:\n${output}`)), STARTUP_TIMEOUT_MS);
+    const check = () => {
+      const match = /Sample app listening on http:\/\/localhost:(\d+)/.exec(output);
+      if (match !== null) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the sample app exited with ${code}:\n${output}`));
+    });
+  });
+  return { child, output: () => output, baseUrl: `http://127.0.0.1:${port}` };
+}
+
+async function stopApp(app: RunningApp | undefined): Promise<void> {
+  if (app === undefined || app.child.exitCode !== null || app.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => app.child.once('exit', resolve));
+  app.child.kill('SIGTERM');
+  await exited;
+}
+
+/** Runs one README curl line (`curl [-s] [-i] [-X M] [-H h] [-d body] [-o f] [-w fmt] localhost:3000/path`). */
+async function curl(app: RunningApp, line: string): Promise<CurlResult> {
+  const args = words(line);
+  expect(args[0]).toBe('curl');
+  let method = 'GET';
+  let body: string | undefined;
+  const headers: Record<string, string> = {};
+  let url: string | undefined;
+  for (let i = 1; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '-X') method = args[++i]!;
+    else if (arg === '-H') {
+      const [name, ...value] = args[++i]!.split(':');
+      headers[name!.trim()] = value.join(':').trim();
+    } else if (arg === '-d') {
+      body = args[++i]!;
+      if (method === 'GET') method = 'POST';
+    } else if (arg === '-o' || arg === '-w') i++;
+    else if (/^-[si]+$/.test(arg)) continue;
+    else if (arg.startsWith(README_PORT)) url = app.baseUrl + arg.slice(README_PORT.length);
+    else throw new Error(`unsupported curl argument ${arg} in: ${line}`);
+  }
+  if (url === undefined) throw new Error(`no ${README_PORT} URL in: ${line}`);
+  const response = await fetch(url, { method, headers, body });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json };
+}
+
+describe('the sample app, built and started as `npm start` does', () => {
+  let section: string;
+  let app: RunningApp | undefined;
+
+  /** Asserts `line` is in the README walkthrough, then runs it. */
+  const step = (line: string) => {
+    expect(section).toContain(line);
+    return curl(app!, line);
+  };
+
+  beforeAll(() => {
+    section = walkthroughSection();
+    const { build } = startSteps();
+    const env = { ...process.env, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` };
+    for (const command of build) execFileSync('sh', ['-c', command], { cwd: ROOT, env, stdio: 'pipe' });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stopApp(app);
+  });
+
+  it('starts on PORT, prints where it listens and which admin token it uses', async () => {
+    app = await startApp({});
+    expect(app.output()).toContain('Sample app listening on http://localhost:');
+    expect(app.output()).toContain('CIRCUIT_BREAKER_ADMIN_TOKEN is not set');
+    expect(app.output()).toContain('"sample-admin-token"');
+    expect(section).toContain('npm start');
+  });
+
+  it('runs the README walkthrough: fail the downstream, the breaker opens, readiness turns 503, reset it', async () => {
+    // 1. All is well
+    const products = await step('curl -s localhost:3000/products');
+    expect(products.status).toBe(200);
+    expect(products.json).toHaveLength(3);
+    expect((await step('curl -s localhost:3000/products/1')).json).toMatchObject({ id: 1, name: 'Espresso machine' });
+    expect((await curl(app!, 'curl -s localhost:3000/health')).status).toBe(200);
+    expect((await step('curl -si localhost:3000/health/detailed')).status).toBe(200);
+
+    // 2. Make the catalog service fail every request
+    const config = await step(`curl -s -X POST localhost:3000/downstream/config -H 'Content-Type: application/json' -d '{"failureRate": 1}'`);
+    expect(config.status).toBe(200);
+    expect(config.json).toEqual({ failureRate: 1, latencyMs: 0 });
+
+    // 3. Three failures open the breaker; the fourth call is rejected at once
+    const loop = `for i in 1 2 3 4; do curl -s -o /dev/null -w '%{http_code}\\n' localhost:3000/products; done`;
+    expect(section).toContain(loop);
+    const codes: number[] = [];
+    for (let i = 0; i < 4; i++) codes.push((await curl(app!, "curl -s -o /dev/null -w '%{http_code}\\n' localhost:3000/products")).status);
+    expect(codes).toEqual([502, 502, 502, 503]);
+
+    const rejected = await step('curl -si localhost:3000/products');
+    expect(rejected.status).toBe(503);
+    expect(Number(rejected.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(rejected.json).toMatchObject({ statusCode: 503, breaker: 'catalog-list', circuit_state: 'open' });
+
+    const fallback = await step('curl -s localhost:3000/products/1');
+    expect(fallback.status).toBe(200);
+    expect(fallback.json).toMatchObject({ id: 1, stale: true });
+
+    // 4. The management API and readiness show it
+    const list = await step('curl -s localhost:3000/circuit-breakers');
+    expect(list.status).toBe(200);
+    expect(list.json.summary).toMatchObject({ total_breakers: 3, open: 1, health: 'degraded' });
+    expect(list.json.breakers['catalog-list']).toMatchObject({ state: 'open', total_failures: 3, total_rejections: 2 });
+
+    const unready = await step('curl -si localhost:3000/health/detailed');
+    expect(unready.status).toBe(503);
+    expect(unready.json.error.circuit_breakers.breakers['catalog-list']).toMatchObject({ state: 'open', failure_count: 0 });
+    expect((await curl(app!, 'curl -s localhost:3000/health')).status).toBe(200); // liveness is unaffected
+
+    // 5. Heal the catalog and reset the breaker (a write: it needs the admin token)
+    expect((await step(`curl -s -X POST localhost:3000/downstream/config -H 'Content-Type: application/json' -d '{"failureRate": 0}'`)).status).toBe(200);
+    expect((await step('curl -s -X POST localhost:3000/circuit-breakers/catalog-list/reset')).status).toBe(401);
+    const reset = await step(`curl -s -X POST localhost:3000/circuit-breakers/catalog-list/reset -H 'Authorization: Bearer sample-admin-token'`);
+    expect(reset.status).toBe(200);
+    expect(reset.json).toMatchObject({ name: 'catalog-list', state: 'closed', total_requests: 0 });
+    expect((await step('curl -si localhost:3000/health/detailed')).status).toBe(200);
+    expect((await step('curl -s localhost:3000/products')).status).toBe(200);
+  });
+
+  it('serves the route-level breaker and the dashboard; the downstream latency changes at runtime', async () => {
+    expect((await curl(app!, 'curl -s localhost:3000/recommendations')).json).toHaveLength(2);
+    await curl(app!, `curl -s -X POST localhost:3000/downstream/config -H 'Content-Type: application/json' -d '{"latencyMs": 300}'`);
+    const started = performance.now();
+    expect((await curl(app!, 'curl -s localhost:3000/recommendations')).status).toBe(200);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    await curl(app!, `curl -s -X POST localhost:3000/downstream/config -H 'Content-Type: application/json' -d '{"latencyMs": 0}'`);
+    const dashboard = await curl(app!, 'curl -s localhost:3000/circuit-breakers/dashboard');
+    expect(dashboard.status).toBe(200);
+    expect(dashboard.headers.get('content-type')).toMatch(/^text\/html/);
+    const bad = await curl(app!, `curl -s -X POST localhost:3000/downstream/config -H 'Content-Type: application/json' -d '{"failureRate": 2}'`);
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('failureRate must be a number from 0 to 1, got 2');
+  });
+
+  it('takes breaker settings from CIRCUIT_BREAKER_* variables, and the admin token from CIRCUIT_BREAKER_ADMIN_TOKEN', async () => {
+    await stopApp(app);
+    app = await startApp({ CIRCUIT_BREAKER__RECOMMENDATIONS__FAILURE_THRESHOLD: '7', CIRCUIT_BREAKER_TIMEOUT: '42', CIRCUIT_BREAKER_ADMIN_TOKEN: 'from-env' });
+    expect(app.output()).not.toContain('CIRCUIT_BREAKER_ADMIN_TOKEN is not set');
+    await curl(app, 'curl -s localhost:3000/recommendations');
+    await curl(app, 'curl -s localhost:3000/products');
+    const list = await curl(app, 'curl -s localhost:3000/circuit-breakers');
+    expect(list.json.breakers.recommendations.failure_threshold).toBe(7);
+    expect(list.json.breakers['catalog-list'].failure_threshold).toBe(3);
+    await curl(app, `curl -s -X POST localhost:3000/downstream/config -H 'Content-Type: application/json' -d '{"failureRate": 1}'`);
+    for (let i = 0; i < 4; i++) await curl(app, 'curl -s localhost:3000/products');
+    expect(Number((await curl(app, 'curl -s localhost:3000/products')).headers.get('retry-after'))).toBe(42);
+    expect((await curl(app, `curl -s -X POST localhost:3000/circuit-breakers/reset-all -H 'Authorization: Bearer sample-admin-token'`)).status).toBe(401);
+    expect((await curl(app, `curl -s -X POST localhost:3000/circuit-breakers/reset-all -H 'Authorization: Bearer from-env'`)).status).toBe(200);
+  });
+
+  it('fails the boot on a malformed variable, naming it, the value and what is expected', async () => {
+    await stopApp(app);
+    app = undefined;
+    await expect(startApp({ CIRCUIT_BREAKER_FAILURE_THRESHOLD: 'abc' })).rejects.toThrow(/CIRCUIT_BREAKER_FAILURE_THRESHOLD[\s\S]*abc[\s\S]*integer >= 1/);
+  });
+});
