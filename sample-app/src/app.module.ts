@@ -3,12 +3,14 @@ import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { CircuitBreakerExceptionFilter, CircuitBreakerModule } from 'nestjs-circuit-breaker';
 import { CircuitBreakerHealthIndicator } from 'nestjs-circuit-breaker/health';
+import { CircuitBreakerMetricsModule } from 'nestjs-circuit-breaker/prometheus';
 import { CatalogClient } from './catalog.client.js';
 import { CatalogController } from './catalog.controller.js';
 import { circuitBreakerOptions } from './circuit-breaker.options.js';
 import { DownstreamController } from './downstream.controller.js';
 import { FlakyDownstream } from './flaky-downstream.js';
 import { HealthController } from './health.controller.js';
+import { MetricsController } from './metrics.controller.js';
 
 @Module({
   imports: [
@@ -18,8 +20,10 @@ import { HealthController } from './health.controller.js';
       management: { path: 'circuit-breakers' },
     }),
     TerminusModule,
+    // the breaker metrics on prom-client's default registry, served by MetricsController on GET /metrics
+    CircuitBreakerMetricsModule.forRoot(),
   ],
-  controllers: [CatalogController, DownstreamController, HealthController],
+  controllers: [CatalogController, DownstreamController, HealthController, MetricsController],
   providers: [
     FlakyDownstream,
     CatalogClient,
