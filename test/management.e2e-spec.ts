@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { type CanActivate, type ExecutionContext, Global, Injectable, type INestApplication, Module } from '@nestjs/common';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { type Observable, of } from 'rxjs';
 import request from 'supertest';
@@ -293,6 +294,32 @@ describe('management API', () => {
       await http.get('/admin/cb').expect(200);
       await http.get('/circuit-breakers').expect(404);
     });
+  });
+
+  it('behaves the same on Fastify', async () => {
+    for (const enabled of [false, true]) {
+      const moduleRef = await Test.createTestingModule({ imports: [CircuitBreakerModule.forRoot({ management: { enabled, token: TOKEN } })] }).compile();
+      const fastify = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
+      app = fastify;
+      await fastify.init();
+      await fastify.getHttpAdapter().getInstance().ready();
+      fastify.get(CircuitBreakerRegistry).getOrCreate('payments');
+      const http = request(fastify.getHttpServer());
+      if (!enabled) {
+        expect((await http.get('/circuit-breakers/payments').expect(404)).body.message).toBe('Cannot GET /circuit-breakers/payments');
+      } else {
+        const missing = await http.post('/circuit-breakers/payments/force-open').expect(401);
+        expect(missing.headers['www-authenticate']).toBe('Bearer');
+        await http.post('/circuit-breakers/payments/force-open').set('Authorization', `Bearer ${TOKEN}`).expect(200);
+        expect((await http.get('/circuit-breakers').expect(200)).body.summary.forced_open).toBe(1);
+        await http.get('/circuit-breakers/bad%20name').expect(400);
+        const dashboard = await http.get('/circuit-breakers/dashboard').expect(200);
+        expect(dashboard.headers['content-type']).toMatch(/^text\/html/);
+        expect(dashboard.headers['content-security-policy']).toEqual(expect.stringContaining("default-src 'none'"));
+      }
+      await fastify.close();
+      app = undefined;
+    }
   });
 
   describe('guards', () => {
