@@ -87,11 +87,21 @@ describe('SharedStateStore when the backend fails', () => {
     return breaker;
   }
 
-  /** Lets in-memory broadcasts (microtasks) and timers due now run. */
-  const settle = () => jest.advanceTimersByTimeAsync(0);
+  /**
+   * Moves fake time by `ms`, then lets one real turn of the event loop pass (a store gives an answer
+   * one turn after its timeout to arrive: `setImmediate` stays real) and the work it released run.
+   */
+  async function advance(ms: number): Promise<void> {
+    await jest.advanceTimersByTimeAsync(ms);
+    await new Promise((resolve) => setImmediate(resolve));
+    await jest.advanceTimersByTimeAsync(0);
+  }
+
+  /** Lets in-memory broadcasts and timers due now run. */
+  const settle = () => advance(0);
 
   it('a lease not answered within timeoutMs admits the probe under the local limit, and says so once', async () => {
-    jest.useFakeTimers();
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
     const backend = new InMemoryStoreBackend();
     const store = new FlakyStore(backend, 50);
     const breaker = await instance(store, { halfOpenMaxCalls: 1 });
@@ -103,9 +113,9 @@ describe('SharedStateStore when the backend fails', () => {
     const probe = breaker.execute(dependency);
     // The local limit still holds while the lease is pending.
     await expect(breaker.execute(ok)).rejects.toMatchObject({ state: 'half_open' });
-    await jest.advanceTimersByTimeAsync(49);
+    await advance(49);
     expect(dependency).not.toHaveBeenCalled();
-    await jest.advanceTimersByTimeAsync(1);
+    await advance(1);
     await expect(probe).resolves.toBe('ok');
     expect(dependency).toHaveBeenCalledTimes(1);
     expect(breaker.state).toBe('closed');
@@ -114,7 +124,7 @@ describe('SharedStateStore when the backend fails', () => {
   });
 
   it('a transition made while the store is down is shared when it is back; one line each way', async () => {
-    jest.useFakeTimers();
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
     const backend = new InMemoryStoreBackend();
     const a = new FlakyStore(backend);
     const b = new FlakyStore(backend);
@@ -140,7 +150,7 @@ describe('SharedStateStore when the backend fails', () => {
   });
 
   it('after an outage, a newer transition of the fleet wins over the stale local one (last writer wins)', async () => {
-    jest.useFakeTimers({ now: 1_000_000 });
+    jest.useFakeTimers({ now: 1_000_000, doNotFake: ['setImmediate'] });
     const backend = new InMemoryStoreBackend();
     const a = new FlakyStore(backend);
     const b = new FlakyStore(backend);
@@ -161,7 +171,7 @@ describe('SharedStateStore when the backend fails', () => {
   });
 
   it('a store that stops answering recovers by itself once it answers again', async () => {
-    jest.useFakeTimers();
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
     const backend = new InMemoryStoreBackend();
     const a = new FlakyStore(backend);
     const b = new FlakyStore(backend);
@@ -174,18 +184,18 @@ describe('SharedStateStore when the backend fails', () => {
     expect(a.log.warn).toHaveBeenCalledTimes(1);
     expect(a.log.warn.mock.calls[0]![0]).toContain("sharing a transition of 'payments' failed (Error: connect ECONNREFUSED redis://***@db:6379)");
     expect(a.log.warn.mock.calls[0]![0]).not.toContain('s3cret');
-    await jest.advanceTimersByTimeAsync(5_000);
+    await advance(5_000);
     expect(a.log.warn).toHaveBeenCalledTimes(1); // still failing, still one line
     expect(breakerB.state).toBe('closed');
 
     a.mode = 'up'; // connected all along: the store retries on its own
-    await jest.advanceTimersByTimeAsync(1_000);
+    await advance(1_000);
     expect(breakerB.state).toBe('forced_open');
     expect(a.log.log).toHaveBeenCalledTimes(1);
   });
 
   it('attach does not wait longer than timeoutMs for the shared state; the breaker starts locally', async () => {
-    jest.useFakeTimers();
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
     const backend = new InMemoryStoreBackend();
     const a = new FlakyStore(backend);
     const breakerA = await instance(a);
@@ -198,14 +208,14 @@ describe('SharedStateStore when the backend fails', () => {
     cleanups.push(() => late.close());
     let attached = false;
     void late.attach(breaker).then(() => (attached = true));
-    await jest.advanceTimersByTimeAsync(49);
+    await advance(49);
     expect(attached).toBe(false);
-    await jest.advanceTimersByTimeAsync(1);
+    await advance(1);
     expect(attached).toBe(true);
     expect(breaker.state).toBe('closed');
 
     late.mode = 'up';
-    await jest.advanceTimersByTimeAsync(1_000); // catches up once the store answers
+    await advance(1_000); // catches up once the store answers
     expect(breaker.state).toBe('forced_open');
   });
 

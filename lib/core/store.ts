@@ -327,10 +327,12 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
 
 const TIMED_OUT: unique symbol = Symbol('timed out');
 
-/** Resolves undefined when `run()` settles well within `ms`, `TIMED_OUT` after `ms`, `{ error }` when it fails. Never rejects. */
+/** Resolves undefined when `run()` settles within `ms`, `TIMED_OUT` after `ms`, `{ error }` when it fails. Never rejects. */
 function within(ms: number, run: () => Promise<void>): Promise<undefined | typeof TIMED_OUT | { error: unknown }> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(TIMED_OUT), ms);
+    // Timers run before I/O in each turn of the event loop: after a stall, an answer that arrived in
+    // time is still unread when the timer fires. One more turn lets it through before the verdict.
+    const timer = setTimeout(() => setImmediate(() => resolve(TIMED_OUT)), ms);
     timer.unref?.();
     let running: Promise<void>;
     try {
