@@ -1,5 +1,5 @@
 import type { CanActivate, Type } from '@nestjs/common';
-import type { CircuitBreakerOptions } from '../core/index.js';
+import type { CircuitBreakerOptions, CircuitBreakerStore } from '../core/index.js';
 
 /** Options of one configured breaker: engine options, optionally on top of a named config. */
 export interface CircuitBreakerConfigEntry extends CircuitBreakerOptions {
@@ -37,6 +37,12 @@ export interface CircuitBreakerModuleOptions {
   strict?: boolean;
   /** the management API; see {@link CircuitBreakerManagementOptions} */
   management?: CircuitBreakerManagementOptions;
+  /**
+   * Shares breaker state with the other instances of the service, e.g. `new RedisCircuitBreakerStore({ client })`
+   * from `nestjs-circuit-breaker/redis`. The registry attaches every breaker, waits for the shared state
+   * at bootstrap and closes the store at shutdown (one store per application). @default none
+   */
+  store?: CircuitBreakerStore;
 }
 
 /** The extras of `forRoot` / `forRootAsync` (module definition, not runtime options). */
@@ -67,4 +73,6 @@ export interface ResolvedCircuitBreakerModuleOptions {
   readonly strict: boolean;
   /** undefined when no management options were given */
   readonly management: ResolvedManagementOptions | undefined;
+  /** undefined when each instance runs on its own */
+  readonly store: CircuitBreakerStore | undefined;
 }

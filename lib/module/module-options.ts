@@ -1,6 +1,7 @@
 import {
   CircuitBreakerConfigError,
   type CircuitBreakerOptions,
+  type CircuitBreakerStore,
   type ConfigProblem,
   validateCircuitBreakerOptions,
 } from '../core/index.js';
@@ -12,6 +13,7 @@ import type {
   ResolvedCircuitBreakerModuleOptions,
   ResolvedManagementOptions,
 } from './circuit-breaker-module-options.interface.js';
+import { safeOptionValue } from '../core/store.messages.js';
 import { MODULE_EXPECTED } from './module.messages.js';
 
 /** The keys of `CircuitBreakerModuleOptions` (a later integration appends its own, e.g. `store`). */
@@ -22,6 +24,7 @@ export const MODULE_OPTION_KEYS: readonly (keyof CircuitBreakerModuleOptions)[] 
   'configs',
   'strict',
   'management',
+  'store',
 ];
 const MANAGEMENT_KEYS: readonly (keyof CircuitBreakerManagementOptions)[] = ['enabled', 'path', 'token', 'guards'];
 
@@ -156,6 +159,11 @@ export function resolveModuleOptions(options: CircuitBreakerModuleOptions | unde
     }
   }
   const management = resolveManagement(raw.management, problems);
+  const { store } = raw;
+  if (store !== undefined && !(isObject(store) && typeof store.attach === 'function' && typeof store.close === 'function')) {
+    // A misplaced client or connection options may hold a password: quoted safely.
+    problems.push({ path: 'store', expected: MODULE_EXPECTED.store, value: safeOptionValue(store) });
+  }
   if (problems.length > 0) throw new CircuitBreakerConfigError(problems);
 
   return Object.freeze({
@@ -165,6 +173,7 @@ export function resolveModuleOptions(options: CircuitBreakerModuleOptions | unde
     configs: Object.freeze({ ...(configs as Record<string, CircuitBreakerOptions> | undefined) }),
     strict: strict === true,
     management,
+    store: store as CircuitBreakerStore | undefined,
   });
 }
 

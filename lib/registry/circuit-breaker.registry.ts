@@ -1,4 +1,4 @@
-import { HttpException, Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
+import { HttpException, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { Observable, type Subscriber } from 'rxjs';
 import {
   Breaker,
@@ -9,12 +9,13 @@ import {
   CircuitBreakerConfigError,
   type CircuitBreakerOptions,
   type CircuitBreakerSnapshot,
+  type CircuitBreakerStore,
   type StateChangeEvent,
 } from '../core/index.js';
 import { CIRCUIT_BREAKER_DECLARATIONS, CIRCUIT_BREAKER_LOGGER_CONTEXT, CIRCUIT_BREAKER_MODULE_OPTIONS } from '../constants.js';
 import type { CircuitBreakerConfigEntry, ResolvedCircuitBreakerModuleOptions } from '../module/circuit-breaker-module-options.interface.js';
 import { breakerNameProblems, breakerOptionsFor } from '../module/module-options.js';
-import { createdListenerThrewMessage, REGISTRY_EXPECTED, transitionMessage } from './registry.messages.js';
+import { createdListenerThrewMessage, REGISTRY_EXPECTED, storeAttachFailedMessage, transitionMessage } from './registry.messages.js';
 
 /** One event of one breaker of a registry: `{ type, name, ...payload }`. */
 export type CircuitBreakerRegistryEvent = { [E in BreakerEventName]: { type: E } & BreakerEventMap[E] }[BreakerEventName];
@@ -59,16 +60,20 @@ function withNestFailureRule(options: CircuitBreakerOptions): CircuitBreakerOpti
 /**
  * The breakers of one Nest application, by name. Breakers are created on first use (a decorated
  * method at bootstrap, `@InjectCircuitBreaker`, or `getOrCreate`) with the module's precedence
- * applied, logged through Nest's `Logger` on every state change, and disposed at shutdown.
+ * applied, logged through Nest's `Logger` on every state change, and disposed at shutdown. With a
+ * `store`, every breaker is attached to it; bootstrap waits for the shared state of the breakers
+ * created so far, and shutdown closes the store.
  */
 @Injectable()
-export class CircuitBreakerRegistry implements OnApplicationShutdown {
+export class CircuitBreakerRegistry implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly breakers = new Map<string, Breaker>();
   private readonly createdListeners = new Set<(breaker: Breaker) => void>();
   /** subscribers of `events(...)`, by event type */
   private readonly subscribers = new Map<BreakerEventName, Set<Subscriber<CircuitBreakerRegistryEvent>>>();
   /** per event type with subscribers: the function detaching its listener from each breaker */
   private readonly attached = new Map<BreakerEventName, Map<Breaker, () => void>>();
+  /** one per breaker attached to the store: resolves to its detach function (undefined when it failed) */
+  private readonly storeAttachments: Promise<(() => void) | undefined>[] = [];
   private readonly logger = new Logger(CIRCUIT_BREAKER_LOGGER_CONTEXT);
   private readonly hooks: BreakerHooks = {
     logger: {
@@ -115,6 +120,8 @@ export class CircuitBreakerRegistry implements OnApplicationShutdown {
     if (!this.options.enabled) breaker.disable(); // before the log listener: no line per breaker at boot
     this.breakers.set(name, breaker);
     breaker.on('stateChange', this.logTransition);
+    // A breaker disabled by `enabled: false` stays out of the fleet: a shared OPEN must not reach it.
+    if (this.options.store !== undefined && this.options.enabled) this.attachToStore(this.options.store, breaker);
     for (const type of this.attached.keys()) this.attach(type, breaker);
     for (const listener of this.createdListeners) {
       try {
@@ -196,9 +203,28 @@ export class CircuitBreakerRegistry implements OnApplicationShutdown {
     };
   }
 
-  onApplicationShutdown(): void {
+  /** Waits until every breaker created so far has loaded the fleet's shared state (or the store gave up). */
+  async onApplicationBootstrap(): Promise<void> {
+    await Promise.all(this.storeAttachments);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
     for (const breaker of this.breakers.values()) breaker.dispose();
     for (const set of [...this.subscribers.values()]) for (const subscriber of [...set]) subscriber.complete();
+    const store = this.options.store;
+    if (store === undefined) return;
+    for (const detach of await Promise.all(this.storeAttachments.splice(0))) detach?.();
+    await store.close();
+  }
+
+  private attachToStore(store: CircuitBreakerStore, breaker: Breaker): void {
+    this.storeAttachments.push(store.attach(breaker).then(
+      (detach) => detach,
+      (error: unknown) => {
+        this.hooks.logger!.error(storeAttachFailedMessage(breaker.name), error);
+        return undefined;
+      },
+    ));
   }
 
   private readonly logTransition = (event: StateChangeEvent): void => {
