@@ -95,9 +95,7 @@ export class CircuitBreakerManagementRoutes {
   @HttpCode(200)
   @UseGuards(CircuitBreakerManagementTokenGuard)
   reset(@Param('name', BreakerNamePipe) name: string): CircuitBreakerSnapshot {
-    this.existing(name);
-    this.registry.reset(name);
-    return this.existing(name).snapshot();
+    return this.write(name, 'reset');
   }
 
   /** `forced_open` (rejects every call) until reset. */
@@ -105,9 +103,7 @@ export class CircuitBreakerManagementRoutes {
   @HttpCode(200)
   @UseGuards(CircuitBreakerManagementTokenGuard)
   forceOpen(@Param('name', BreakerNamePipe) name: string): CircuitBreakerSnapshot {
-    this.existing(name);
-    this.registry.forceOpen(name);
-    return this.existing(name).snapshot();
+    return this.write(name, 'forceOpen');
   }
 
   /** `disabled` (every call passes, outcomes still counted) until reset. */
@@ -115,9 +111,14 @@ export class CircuitBreakerManagementRoutes {
   @HttpCode(200)
   @UseGuards(CircuitBreakerManagementTokenGuard)
   disable(@Param('name', BreakerNamePipe) name: string): CircuitBreakerSnapshot {
-    this.existing(name);
-    this.registry.disable(name);
-    return this.existing(name).snapshot();
+    return this.write(name, 'disable');
+  }
+
+  /** Applies a registry action to an existing breaker (404 otherwise) and returns its snapshot after. */
+  private write(name: string, action: 'reset' | 'forceOpen' | 'disable'): CircuitBreakerSnapshot {
+    const breaker = this.existing(name);
+    this.registry[action](name);
+    return breaker.snapshot();
   }
 
   /** The breaker, never created here: 404 when the registry has none of that name. */
