@@ -75,7 +75,7 @@ describe('@CircuitBreaker on microservice and gateway handlers', () => {
     await client.connect();
     const { port } = app.getHttpServer().address() as AddressInfo;
     socket = io(`http://127.0.0.1:${port}`, { transports: ['websocket'], reconnection: false });
-    await once(socket, 'connect');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   });
 
   afterAll(async () => {

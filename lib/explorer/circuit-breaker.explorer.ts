@@ -2,7 +2,7 @@ import { type CallHandler, type ExecutionContext, Inject, Injectable, Logger, ty
 import type { Observable } from 'rxjs';
 import { CircuitBreakerConfigError, type ConfigProblem } from '../core/index.js';
 import { CIRCUIT_BREAKER_DECLARATIONS, CIRCUIT_BREAKER_LOGGER_CONTEXT } from '../constants.js';
-import { type CircuitBreakerDecoratorOptions, getLayers } from '../decorators/layers.js';
+import type { CircuitBreakerDecoratorOptions } from '../decorators/layers.js';
 import { OpenErrorMapper } from '../interceptors/open-error.mapping.js';
 import { CircuitBreakerRegistry } from '../registry/circuit-breaker.registry.js';
 import { type AnyFunction, BreakerCall, type LayerFallback, type ReturnKind } from './breaker-call.js';
@@ -90,20 +90,9 @@ export class CircuitBreakerExplorer implements OnModuleInit {
     await Promise.all([...transports].map((transport) => this.mapper.load(transport)));
   }
 
-  /**
-   * The protected form of a handler, or undefined when it has no layers. A handler not seen at
-   * bootstrap (a controller added later) is prepared on its first call.
-   */
+  /** The protected form of a decorated handler of `controller`, or undefined for any other handler. */
   handlerFor(controller: object, handler: Function): ProtectedHandler | undefined {
-    const known = this.handlers.get(controller)?.get(handler as AnyFunction);
-    if (known !== undefined || getLayers(handler).length === 0) return known;
-    const className = (controller as { name?: string }).name ?? 'Object';
-    const problems: ConfigProblem[] = [];
-    const names = getLayers(handler).map((layer) => (layer.kind === 'breaker' ? (layer.name ?? `${className}.${handler.name}`) : undefined));
-    const method: DecoratedMethod = { where: `${className}.${handler.name}`, className, methodName: handler.name, fn: handler as AnyFunction, layers: getLayers(handler), names, transport: 'http' };
-    this.protectHandler((controller as { prototype: object }).prototype, method, undefined, problems);
-    if (problems.length > 0) throw new CircuitBreakerConfigError(problems);
-    return this.handlers.get(controller)!.get(handler as AnyFunction);
+    return this.handlers.get(controller)?.get(handler as AnyFunction);
   }
 
   private protectHandler(prototype: object, method: DecoratedMethod, instance: object | undefined, problems: ConfigProblem[]): void {
