@@ -14,6 +14,7 @@ import {
   CircuitBreakerRegistry,
 } from '../lib/index.js';
 import { RedisCircuitBreakerStore } from '../lib/redis/index.js';
+import { eventually } from './support/eventually.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
 
 const TOKEN = 'ops-token';
@@ -36,20 +37,6 @@ class CheckoutController {
   @Get('checkout')
   checkout(): Promise<string> {
     return this.payments.charge();
-  }
-}
-
-/** Retries `check` until it passes or `ms` of real time went by. */
-async function eventually(check: () => unknown, ms: number): Promise<void> {
-  const deadline = performance.now() + ms;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (performance.now() >= deadline) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
 

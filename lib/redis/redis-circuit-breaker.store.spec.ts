@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
+import { eventually } from '../../test/support/eventually.js';
 import { type RedisServer, startRedisServer } from '../../test/support/redis-server.js';
 import { Breaker } from '../core/breaker.js';
 import { CircuitBreakerConfigError } from '../core/errors.js';
@@ -9,20 +10,6 @@ import { RedisCircuitBreakerStore } from './redis-circuit-breaker.store.js';
 
 const quietLogger = () => ({ log: jest.fn<(message: string) => void>(), warn: jest.fn<(message: string) => void>() });
 const silent = { error: () => undefined, warn: () => undefined };
-
-/** Retries `check` until it passes or `ms` of real time went by. */
-async function eventually(check: () => unknown, ms: number): Promise<void> {
-  const deadline = performance.now() + ms;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (performance.now() >= deadline) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
 
 describe('RedisCircuitBreakerStore', () => {
   let server: RedisServer;
