@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import {
   CircuitBreaker,
+  CircuitBreakerConfigError,
   CircuitBreakerExceptionFilter,
   CircuitBreakerModule,
   type CircuitBreakerModuleOptions,
@@ -124,6 +125,16 @@ describe('instances of one service sharing Redis', () => {
     const c = await instance(); // joined after the force-open: proves it was shared
     expect(c.breaker.state).toBe('forced_open');
     expect(off.breaker.state).toBe('disabled');
+  });
+
+  it('a store option that is not a store fails the boot, naming it without echoing secrets', async () => {
+    const boot = async () => Test.createTestingModule({
+      imports: [CircuitBreakerModule.forRoot({ store: { url: 'redis://admin:s3cret@db:6379' } as never })],
+    }).compile();
+    const error = await boot().then(() => undefined, (thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(CircuitBreakerConfigError);
+    expect((error as Error).message).toContain('store: expected a CircuitBreakerStore (an object with attach(breaker) and close())');
+    expect((error as Error).message).not.toContain('s3cret');
   });
 
   it('shutdown detaches the breakers and closes the store, not the client', async () => {
