@@ -15,7 +15,7 @@ import {
   CircuitBreakerRegistry,
 } from '../lib/index.js';
 import { RedisCircuitBreakerStore } from '../lib/redis/index.js';
-import { eventually } from './support/eventually.js';
+import { eventually } from '../lib/testing/eventually.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
 
 const TOKEN = 'ops-token';

@@ -100,6 +100,14 @@ describe('SharedStateStore when the backend fails', () => {
   /** Lets in-memory broadcasts and timers due now run. */
   const settle = () => advance(0);
 
+  /** Two instances of a service sharing one in-memory backend. */
+  async function twoInstances() {
+    const backend = new InMemoryStoreBackend();
+    const a = new FlakyStore(backend);
+    const b = new FlakyStore(backend);
+    return { a, b, breakerA: await instance(a), breakerB: await instance(b) };
+  }
+
   it('a lease not answered within timeoutMs admits the probe under the local limit, and says so once', async () => {
     jest.useFakeTimers({ doNotFake: ['setImmediate'] });
     const backend = new InMemoryStoreBackend();
@@ -125,11 +133,7 @@ describe('SharedStateStore when the backend fails', () => {
 
   it('a transition made while the store is down is shared when it is back; one line each way', async () => {
     jest.useFakeTimers({ doNotFake: ['setImmediate'] });
-    const backend = new InMemoryStoreBackend();
-    const a = new FlakyStore(backend);
-    const b = new FlakyStore(backend);
-    const breakerA = await instance(a);
-    const breakerB = await instance(b);
+    const { a, b, breakerA, breakerB } = await twoInstances();
 
     a.mode = 'down';
     await breakerA.execute(fail).catch(() => undefined);
@@ -151,11 +155,7 @@ describe('SharedStateStore when the backend fails', () => {
 
   it('after an outage, a newer transition of the fleet wins over the stale local one (last writer wins)', async () => {
     jest.useFakeTimers({ now: 1_000_000, doNotFake: ['setImmediate'] });
-    const backend = new InMemoryStoreBackend();
-    const a = new FlakyStore(backend);
-    const b = new FlakyStore(backend);
-    const breakerA = await instance(a);
-    const breakerB = await instance(b);
+    const { a, b, breakerA, breakerB } = await twoInstances();
 
     a.mode = 'down';
     breakerA.forceOpen(); // not shared: a's store is down
@@ -172,11 +172,7 @@ describe('SharedStateStore when the backend fails', () => {
 
   it('a store that stops answering recovers by itself once it answers again', async () => {
     jest.useFakeTimers({ doNotFake: ['setImmediate'] });
-    const backend = new InMemoryStoreBackend();
-    const a = new FlakyStore(backend);
-    const b = new FlakyStore(backend);
-    const breakerA = await instance(a);
-    const breakerB = await instance(b);
+    const { a, b, breakerA, breakerB } = await twoInstances();
 
     a.mode = 'fail';
     breakerA.forceOpen();

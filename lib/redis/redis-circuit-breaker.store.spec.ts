@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { eventually } from '../../test/support/eventually.js';
 import { type RedisServer, startRedisServer } from '../../test/support/redis-server.js';
 import { Breaker } from '../core/breaker.js';
 import { CircuitBreakerConfigError } from '../core/errors.js';
+import { eventually } from '../testing/eventually.js';
 import { describeCircuitBreakerStoreContract } from '../testing/store-contract.js';
 import { RedisCircuitBreakerStore } from './redis-circuit-breaker.store.js';
 

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Breaker } from '../core/breaker.js';
 import type { CircuitBreakerOptions } from '../core/options.js';
 import type { CircuitBreakerStore } from '../core/store.js';
+import { eventually as retryUntil } from './eventually.js';
 import type { Clock } from '../core/clock.js';
 
 /**
@@ -93,19 +94,8 @@ export function describeCircuitBreakerStoreContract(
       return { clock, instances, join };
     }
 
-    /** Retries `check` until it passes, for at most `ms` of real time (transitions travel over I/O). */
-    async function eventually(check: () => unknown, ms = propagationMs): Promise<void> {
-      const deadline = performance.now() + ms;
-      for (;;) {
-        try {
-          await check();
-          return;
-        } catch (error) {
-          if (performance.now() >= deadline) throw error;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 1));
-      }
-    }
+    /** Retries `check` until it passes, for at most the propagation time (transitions travel over I/O). */
+    const eventually = (check: () => unknown, ms = propagationMs) => retryUntil(check, ms);
 
     /**
      * Lets the wall clock reach a new millisecond. The fleet orders transitions by their wall-clock
