@@ -49,9 +49,12 @@ export async function nestSubject(lib) {
       return fn();
     }
   }
-  decorateMethod(BenchService.prototype, 'call', CircuitBreaker('bench.nest.closed'));
-  decorateMethod(BenchService.prototype, 'callMix', CircuitBreaker('bench.nest.mix'));
-  decorateMethod(BenchService.prototype, 'callOpen', CircuitBreaker('bench.nest.open'));
+  // What TypeScript emits for `@CircuitBreaker('…') call(fn: () => Promise<void>): Promise<void>`:
+  // the decorator, then the design-time types (the return type tells the explorer it is a promise).
+  const declared = [Reflect.metadata('design:type', Function), Reflect.metadata('design:paramtypes', [Function]), Reflect.metadata('design:returntype', Promise)];
+  decorateMethod(BenchService.prototype, 'call', CircuitBreaker('bench.nest.closed'), ...declared);
+  decorateMethod(BenchService.prototype, 'callMix', CircuitBreaker('bench.nest.mix'), ...declared);
+  decorateMethod(BenchService.prototype, 'callOpen', CircuitBreaker('bench.nest.open'), ...declared);
   decorateClass(BenchService, Injectable());
   class BenchModule {}
   decorateClass(BenchModule, Module({ imports: [CircuitBreakerModule.forRoot({})], providers: [BenchService] }));

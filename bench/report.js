@@ -96,7 +96,7 @@ export function perBreakerTable(result, timers, subjects, count) {
     return [s.label, fmtRatio(ratio(r?.heapBytes, result.rows.cockatiel?.heapBytes)), fmtBytes(r?.heapBytes), fmtNs(r?.creationNs), timersText(timers[s.id])];
   });
   const head = ['subject', 'heap ÷ cockatiel', 'heap per breaker', 'creation per breaker', 'timers'];
-  return `### Per breaker: heap, creation, timers\n\n${count.toLocaleString('en-US')} breakers with the subject's options, retained; heap = \`heapUsed\` after − before (after \`gc()\`) ÷ count; timers counted by wrapping \`setTimeout\`/\`setInterval\` around creation and one call.\n\n${table(head, rows)}`;
+  return `### Per breaker: heap, creation, timers\n\n${count.toLocaleString('en-US')} breakers with the subject's options, retained; heap = \`heapUsed\` after − before (after \`gc()\`) ÷ count; creation timed in batches of 500, each after a \`gc()\` (median batch; the scavenges that retaining them sets off are left out); timers counted by wrapping \`setTimeout\`/\`setInterval\` around creation and one call.\n\n${table(head, rows)}`;
 }
 
 /** The issue's anchor table, with this run's numbers: overhead per scenario, then per-breaker costs. */
