@@ -15,6 +15,8 @@ export type AnyFunction = (this: any, ...args: any[]) => any;
 export type LayerFallback = (self: unknown, error: unknown, args: ArrayLike<unknown>) => unknown;
 
 const apply = (fn: AnyFunction, self: unknown, args: ArrayLike<unknown>): unknown => fn.apply(self, args as unknown[]);
+/** The arguments of a call whose fallback-free path needs none after the call. */
+const NO_ARGS: ArrayLike<unknown> = Object.freeze([]);
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
@@ -79,14 +81,43 @@ export class BreakerCall {
     this.fallback = fallback ?? (own === null ? null : (self, error, args) => own.call(self, error, ...Array.from(args)));
   }
 
-  /** The wrapper that replaces the method: `this` and the arguments pass through. */
+  /**
+   * The wrapper that replaces the method: `this` and the arguments pass through. Without a fallback
+   * the arguments are needed for nothing but the call itself, so the sync and promise paths hand
+   * `arguments` straight to `apply` (V8 then allocates no arguments object) and create no closure.
+   */
   toFunction(): AnyFunction {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const call = this;
+    const { fn, breaker } = this;
+    /* eslint-disable prefer-rest-params */
+    if (this.fallback === null && this.kind === 'promise') {
+      return function circuitBreakerWrapper(this: unknown) {
+        return breaker.execute(apply, fn, this, arguments);
+      };
+    }
+    if (this.fallback === null && this.kind === 'auto') {
+      return function circuitBreakerWrapper(this: unknown) {
+        if (call.kind !== 'auto') return call.run(this, Array.prototype.slice.call(arguments));
+        const permit = breaker.tryAcquire();
+        let result: unknown;
+        try {
+          result = fn.apply(this, arguments as unknown as unknown[]);
+        } catch (error) {
+          permit.failure(error);
+          throw error;
+        }
+        if (result === null || (typeof result !== 'object' && typeof result !== 'function')) {
+          permit.success(result);
+          return result;
+        }
+        return call.settleResult(permit, result, this, NO_ARGS);
+      };
+    }
     return function circuitBreakerWrapper(this: unknown) {
-      // eslint-disable-next-line prefer-rest-params
       return call.run(this, arguments);
     };
+    /* eslint-enable prefer-rest-params */
   }
 
   run(self: unknown, args: ArrayLike<unknown>): unknown {
@@ -131,6 +162,11 @@ export class BreakerCall {
       permit.failure(error);
       return this.recover(self, error, args);
     }
+    return this.settleResult(permit, result, self, args);
+  }
+
+  /** Settles what the method returned: a promise when it settles, an Observable on subscribe, a value now. */
+  private settleResult(permit: BreakerPermit, result: unknown, self: unknown, args: ArrayLike<unknown>): unknown {
     if (isThenable(result)) return this.settleAsync(permit, result, self, args);
     if (isObservable(result)) {
       // Learned: from now on the method runs on subscribe. This call's Observable exists already.
