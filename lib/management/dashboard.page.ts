@@ -126,6 +126,8 @@ button[data-confirm] { background: var(--open); border-color: var(--open); color
 .wait.idle { visibility: hidden; }
 .wait-text { font-size: 1.2rem; font-weight: 700; color: var(--c); }
 .wait-bar { height: 0.4rem; border-radius: 999px; background: var(--panel-2); overflow: hidden; }
+.card.s-closed .wait-bar, .card.s-disabled .wait-bar { visibility: hidden; }
+.card.s-closed .wait-text { font-weight: 600; }
 .wait-fill { height: 100%; background: var(--c); transform-origin: left center; transform: scaleX(0); }
 .rates { display: grid; grid-template-columns: repeat(3, 1fr); gap: 0.6rem; }
 .rate { display: flex; flex-direction: column; }
@@ -415,6 +417,8 @@ const SCRIPT = String.raw`
       fill = 1;
     } else if (state === 'disabled') {
       text = 'Disabled: every call passes until reset';
+    } else if (snap !== null) {
+      text = snap.last_failure_at ? 'In service · last failure ' + timeFormat.format(new Date(snap.last_failure_at)) : 'In service';
     }
     card.wait.classList.toggle('idle', text === '');
     card.waitText.textContent = text;
