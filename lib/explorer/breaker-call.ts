@@ -59,7 +59,7 @@ function withTimeout<T>(promise: PromiseLike<T>, timeoutMs: number, name: string
 }
 
 /**
- * One method behind one breaker. `run(self, args)` keeps the method's return kind:
+ * One method behind one breaker. Its wrapper keeps the method's return kind:
  * - `promise`: `breaker.execute()` (its lean path, its call timeout), or a permit when a fallback
  *   must see the method's own arguments;
  * - `observable`: a cold Observable; each subscription is one call admitted on subscribe (the method
@@ -120,10 +120,10 @@ export class BreakerCall {
     /* eslint-enable prefer-rest-params */
   }
 
-  run(self: unknown, args: ArrayLike<unknown>): unknown {
+  private run(self: unknown, args: ArrayLike<unknown>): unknown {
     switch (this.kind) {
       case 'promise':
-        return this.fallback === null ? this.breaker.execute(apply, this.fn, self, args) : this.runPromise(self, args);
+        return this.runPromise(self, args); // with a fallback: it must see the method's own arguments
       case 'observable':
         return new Observable<unknown>((subscriber) => this.subscribe(subscriber, self, args, undefined));
       default:
@@ -131,21 +131,13 @@ export class BreakerCall {
     }
   }
 
+  /** The sync path, its outcome (a throw included) as a Promise: a promise method never throws. */
   private runPromise(self: unknown, args: ArrayLike<unknown>): Promise<unknown> {
-    let permit: BreakerPermit;
     try {
-      permit = this.breaker.tryAcquire();
+      return Promise.resolve(this.runAuto(self, args));
     } catch (error) {
-      return this.recoverAsync(self, error, args);
+      return Promise.reject(error);
     }
-    let result: unknown;
-    try {
-      result = this.fn.apply(self, args as unknown[]);
-    } catch (error) {
-      permit.failure(error);
-      return this.recoverAsync(self, error, args);
-    }
-    return this.settleAsync(permit, result as PromiseLike<unknown>, self, args);
   }
 
   private runAuto(self: unknown, args: ArrayLike<unknown>): unknown {
@@ -197,14 +189,6 @@ export class BreakerCall {
   private recover(self: unknown, error: unknown, args: ArrayLike<unknown>): unknown {
     if (this.fallback === null || !countsAsFailure(this.breaker.options, error)) throw error;
     return this.fallback(self, error, args);
-  }
-
-  private recoverAsync(self: unknown, error: unknown, args: ArrayLike<unknown>): Promise<unknown> {
-    try {
-      return Promise.resolve(this.recover(self, error, args));
-    } catch (thrown) {
-      return Promise.reject(thrown);
-    }
   }
 
   private subscribe(subscriber: Subscriber<unknown>, self: unknown, args: ArrayLike<unknown>, made: Observable<unknown> | undefined): TeardownLogic {
