@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Injectable, type INestApplication, NotFoundException, SetMetadata } from '@nestjs/common';
+import { Injectable, type INestApplication, type LoggerService, NotFoundException, Scope, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { firstValueFrom, lastValueFrom, Observable, Subject, toArray } from 'rxjs';
@@ -237,6 +237,56 @@ describe('@CircuitBreaker on service methods', () => {
     expect(second).not.toBe(first);
     expect(second.state).toBe('closed');
     expect(second.snapshot().total_requests).toBe(0);
+  });
+
+  it('wraps instances made by factory providers too', async () => {
+    class Made {
+      @CircuitBreaker('made', { failureThreshold: 1 })
+      run(): never {
+        throw new Error('made down');
+      }
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [CircuitBreakerModule.forRoot({ defaults: { clock } })],
+      providers: [{ provide: 'MADE', useFactory: () => new Made() }],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    const made = app.get<Made>('MADE');
+    expect(() => made.run()).toThrow('made down');
+    expect(() => made.run()).toThrow(CircuitBreakerOpenError);
+  });
+
+  it('warns about a request-scoped provider and leaves it unwrapped', async () => {
+    @Injectable({ scope: Scope.REQUEST })
+    class PerRequest {
+      @CircuitBreaker('per-request', { failureThreshold: 1 })
+      run(): never {
+        throw new Error('down');
+      }
+    }
+    const warnings: string[] = [];
+    const logger: LoggerService = { log: () => undefined, error: () => undefined, warn: (m: string) => warnings.push(m) };
+    const moduleRef = await Test.createTestingModule({ imports: [CircuitBreakerModule.forRoot({})], providers: [PerRequest] }).compile();
+    app = moduleRef.createNestApplication({ logger });
+    await app.init();
+    expect(warnings).toEqual([expect.stringContaining('PerRequest is request-scoped') as unknown as string]);
+    expect(warnings[0]).toContain('@CircuitBreaker on run is not applied');
+    const instance = await app.resolve(PerRequest);
+    for (let i = 0; i < 2; i++) expect(() => instance.run()).toThrow('down');
+    expect(app.get(CircuitBreakerRegistry).has('per-request')).toBe(false);
+  });
+
+  it('fails the boot when a fallback names no method of the class', async () => {
+    @Injectable()
+    class NoFallback {
+      @CircuitBreaker({ fallback: 'missing' })
+      run(): number {
+        return 1;
+      }
+    }
+    const creating = Test.createTestingModule({ imports: [CircuitBreakerModule.forRoot({})], providers: [NoFallback] }).compile();
+    await expect(creating).rejects.toThrow('NoFallback.run @CircuitBreaker.fallback: expected the name of a method of NoFallback, received "missing"');
   });
 
   it('fails the boot naming both methods when two decorators give one breaker different options', async () => {
