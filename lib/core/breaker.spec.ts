@@ -640,3 +640,77 @@ describe('permits', () => {
     expect(breaker.state).toBe('open');
   });
 });
+
+describe('shared-store hooks', () => {
+  function linked(options: CircuitBreakerOptions = {}) {
+    const { breaker, clock } = make({ failureThreshold: 1, resetTimeoutMs: 1_000, ...options });
+    const published: string[] = [];
+    let grant = true;
+    const sync = {
+      publish: jest.fn((_b: Breaker, t: { state: string }) => void published.push(t.state)),
+      acquireProbe: jest.fn(async () => grant),
+      releaseProbe: jest.fn(),
+    };
+    breaker.attachSync(sync);
+    return { breaker, clock, sync, published, deny: () => (grant = false) };
+  }
+
+  it('publishes every transition except to half_open, and never on the closed path', async () => {
+    const { breaker, clock, published, sync } = linked();
+    await succeedTimes(breaker, 3);
+    expect(sync.publish).not.toHaveBeenCalled();
+    await failTimes(breaker, 1);
+    clock.advance(1_000);
+    await succeedTimes(breaker, 1);
+    breaker.forceOpen();
+    breaker.reset();
+    expect(published).toEqual(['open', 'closed', 'forced_open', 'reset']);
+  });
+
+  it('a half-open probe waits for the fleet lease; a refused lease rejects without calling fn and frees the slot', async () => {
+    const { breaker, clock, sync, deny } = linked();
+    await failTimes(breaker, 1);
+    clock.advance(1_000);
+    deny();
+    const fn = jest.fn(ok);
+    await expect(breaker.execute(fn)).rejects.toMatchObject({ state: 'half_open' });
+    const again = breaker.acquire(); // the local slot was given back: admitted locally, asks the fleet again
+    expect(again).toBeInstanceOf(Promise);
+    await expect(again).rejects.toBeInstanceOf(CircuitBreakerOpenError);
+    expect(fn).not.toHaveBeenCalled();
+    expect(sync.acquireProbe).toHaveBeenCalledTimes(2);
+  });
+
+  it('acquire() returns a permit synchronously unless a fleet lease must be awaited', async () => {
+    const { breaker, clock } = linked({ successThreshold: 2 });
+    expect(breaker.acquire()).not.toBeInstanceOf(Promise);
+    await failTimes(breaker, 1);
+    clock.advance(1_000);
+    const pending = breaker.acquire();
+    expect(pending).toBeInstanceOf(Promise);
+    (await pending).success();
+    expect(breaker.state).toBe('half_open');
+  });
+
+  it('a probe success that does not close releases its lease', async () => {
+    const { breaker, clock, sync } = linked({ successThreshold: 2, halfOpenMaxCalls: 2 });
+    await failTimes(breaker, 1);
+    clock.advance(1_000);
+    await succeedTimes(breaker, 1);
+    expect(sync.releaseProbe).toHaveBeenCalledTimes(1);
+  });
+
+  it('applyRemote mirrors an open period (even one already over), drops its own echo and older news', async () => {
+    const { breaker, published } = linked();
+    const at = Date.now();
+    expect(breaker.applyRemote({ state: 'open', openUntil: at + 5_000, reason: 'threshold reached: 1/1', at })).toBe(true);
+    expect(breaker.state).toBe('open');
+    expect(breaker.retryAfterMs).toBeGreaterThan(4_000);
+    expect(breaker.applyRemote({ state: 'closed', reason: 'older', at: at - 1 })).toBe(false);
+    expect(breaker.state).toBe('open');
+    expect(published).toEqual([]); // nothing received is shared back
+    const fresh = make().breaker;
+    fresh.applyRemote({ state: 'open', openUntil: at - 1, reason: 'over', at: at + 1 });
+    expect(fresh.state).toBe('half_open');
+  });
+});

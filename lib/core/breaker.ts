@@ -145,6 +145,8 @@ export class Breaker {
   private probeTimer: ReturnType<typeof setInterval> | null = null;
   private disposed = false;
   private sync: BreakerSync | null = null;
+  /** `at` (epoch ms) of the last transition shared with or received from the fleet */
+  private lastSharedAt = -Infinity;
 
   constructor(
     /** The breaker's name, used in errors, events, logs and metrics. */
@@ -202,6 +204,23 @@ export class Breaker {
     const gen = this.admit();
     if (gen < 0) throw this.openError();
     return new Permit(this, gen, this.timed ? this.clock.now() : NaN);
+  }
+
+  /**
+   * Like `tryAcquire()`, but a half-open probe of a breaker attached to a shared store first waits for
+   * the fleet-wide lease (at most the store's `timeoutMs`): then it returns a Promise of the permit.
+   * Everywhere else it returns the permit synchronously, or throws `CircuitBreakerOpenError`.
+   */
+  acquire(): BreakerPermit | Promise<BreakerPermit> {
+    const gen = this.admit();
+    if (gen < 0) throw this.openError();
+    if (this.s !== HALF_OPEN || this.sync === null) return new Permit(this, gen, this.timed ? this.clock.now() : NaN);
+    return this.sync.acquireProbe(this).then((granted): BreakerPermit | Promise<BreakerPermit> => {
+      if (gen !== this.gen) return this.acquire(); // the state moved while we waited: ask again
+      if (granted) return new Permit(this, gen, this.timed ? this.clock.now() : NaN);
+      this.denyProbe();
+      throw CircuitBreakerOpenError.withoutStack(this.name, STATE_NAMES[HALF_OPEN]!, this.computeRetryAfterMs(HALF_OPEN));
+    });
   }
 
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -343,14 +362,16 @@ export class Breaker {
    * changed anything.
    */
   applyRemote(change: SharedTransition): boolean {
+    // Our own echo and anything older than the last shared transition we know of are stale.
+    if (!(change.at > this.lastSharedAt)) return false;
+    this.lastSharedAt = change.at;
     const wallNow = Date.now();
-    const lastChangeWall = Number.isNaN(this.lastChangeAt) ? -Infinity : wallNow - (this.clock.now() - this.lastChangeAt);
-    if (change.at < lastChangeWall) return false;
     const reason = `shared: ${change.reason}`;
     switch (change.state) {
       case 'open': {
+        // An open period that already ended still counts: the fleet has not closed, so this instance
+        // goes OPEN and then half-open at once, probing under the fleet-wide lease.
         const remaining = (change.openUntil ?? wallNow) - wallNow;
-        if (remaining <= 0 && this.s !== OPEN) return false; // already over: nothing to mirror
         const now = this.clock.now();
         this.openUntil = now + Math.max(0, remaining);
         if (this.s === OPEN) return true; // same state, new end of the open period
@@ -455,13 +476,19 @@ export class Breaker {
     if (this.s === HALF_OPEN && this.sync !== null) {
       // A probe: ask the fleet before calling the dependency.
       return this.sync.acquireProbe(this).then((granted) => {
+        if (gen !== this.gen) return this.executeSlow(fn, args); // the state moved while we waited: ask again
         if (granted) return this.invoke(gen, fn, args);
-        if (gen === this.gen && this.s === HALF_OPEN) this.probes--;
-        this.reject();
+        this.denyProbe();
         return this.rejectCall(args, HALF_OPEN);
       });
     }
     return this.invoke(gen, fn, args);
+  }
+
+  /** The fleet refused a probe admitted locally: give the slot back and count a rejection. */
+  private denyProbe(): void {
+    this.probes--;
+    this.reject();
   }
 
   private rejectCall<R>(args: unknown[], state: StateCode = this.s): Promise<R> {
@@ -626,6 +653,8 @@ export class Breaker {
         if (++this.probeSuccesses >= this.options.successThreshold) {
           this.reopens = 0;
           this.transition(CLOSED, `probe succeeded: ${this.probeSuccesses}/${this.options.successThreshold}`);
+        } else {
+          this.sync?.releaseProbe(this); // the next probe may run anywhere in the fleet
         }
       }
     }
@@ -727,7 +756,8 @@ export class Breaker {
     else if (from === OPEN) this.stopProbe();
     // HALF_OPEN is not shared: every instance reaches it on its own from the shared `openUntil`.
     if (this.sync !== null && !remote && to !== HALF_OPEN) {
-      const at = Date.now();
+      const at = Math.max(Date.now(), this.lastSharedAt + 1); // strictly after anything shared before
+      this.lastSharedAt = at;
       this.sync.publish(this, {
         state: reason === MANUAL_RESET ? 'reset' : (STATE_NAMES[to] as SharedTransition['state']),
         openUntil: to === OPEN ? at + (this.openUntil - this.clock.now()) : undefined,
