@@ -1,8 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type SampleAppProcess, startSampleApp } from './support/sample-app-process.js';
 
 // Starts the BUILT sample app the way `npm start` does (the steps of `scripts.start` after
 // `npm run build`, which `npm test` has already run), on a free port, and runs the README's curl
@@ -11,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const README_PORT = 'localhost:3000';
-const STARTUP_TIMEOUT_MS = 30_000;
 
 /** The README section of the walkthrough. */
 function walkthroughSection(): string {
@@ -50,49 +50,13 @@ interface CurlResult {
   json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-interface RunningApp {
-  child: ChildProcess;
-  output: () => string;
-  baseUrl: string;
-}
-
-async function startApp(env: Record<string, string>): Promise<RunningApp> {
-  const { run } = startSteps();
-  const child = spawn(process.execPath, run, {
-    cwd: ROOT,
-    env: { ...process.env, NO_COLOR: '1', PORT: '0', CIRCUIT_BREAKER_ADMIN_TOKEN: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const port = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the sample app did not start in ${STARTUP_TIMEOUT_MS} ms:\n${output}`)), STARTUP_TIMEOUT_MS);
-    const check = () => {
-      const match = /Sample app listening on http:\/\/localhost:(\d+)/.exec(output);
-      if (match !== null) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout!.on('data', check);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the sample app exited with ${code}:\n${output}`));
-    });
-  });
-  return { child, output: () => output, baseUrl: `http://127.0.0.1:${port}` };
-}
-
-async function stopApp(app: RunningApp | undefined): Promise<void> {
-  if (app === undefined || app.child.exitCode !== null || app.child.signalCode !== null) return;
-  const exited = new Promise((resolve) => app.child.once('exit', resolve));
-  app.child.kill('SIGTERM');
-  await exited;
+/** Starts the built sample app with the command `npm start` ends with (no admin token unless `env` sets one). */
+function startApp(env: Record<string, string>): Promise<SampleAppProcess> {
+  return startSampleApp(join(ROOT, startSteps().run[0]!), { CIRCUIT_BREAKER_ADMIN_TOKEN: '', ...env });
 }
 
 /** Runs one README curl line (`curl [-s] [-i] [-X M] [-H h] [-d body] [-o f] [-w fmt] localhost:3000/path`). */
-async function curl(app: RunningApp, line: string): Promise<CurlResult> {
+async function curl(app: SampleAppProcess, line: string): Promise<CurlResult> {
   const args = words(line);
   expect(args[0]).toBe('curl');
   let method = 'GET';
@@ -127,7 +91,7 @@ async function curl(app: RunningApp, line: string): Promise<CurlResult> {
 
 describe('the sample app, built and started as `npm start` does', () => {
   let section: string;
-  let app: RunningApp | undefined;
+  let app: SampleAppProcess | undefined;
 
   /** Asserts `line` is in the README walkthrough, then runs it. */
   const step = (line: string) => {
@@ -143,7 +107,7 @@ describe('the sample app, built and started as `npm start` does', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await stopApp(app);
+    await app?.stop();
   });
 
   it('starts on PORT, prints where it listens and which admin token it uses', async () => {
@@ -221,7 +185,7 @@ describe('the sample app, built and started as `npm start` does', () => {
   });
 
   it('takes breaker settings from CIRCUIT_BREAKER_* variables, and the admin token from CIRCUIT_BREAKER_ADMIN_TOKEN', async () => {
-    await stopApp(app);
+    await app?.stop();
     app = await startApp({ CIRCUIT_BREAKER__RECOMMENDATIONS__FAILURE_THRESHOLD: '7', CIRCUIT_BREAKER_TIMEOUT: '42', CIRCUIT_BREAKER_ADMIN_TOKEN: 'from-env' });
     expect(app.output()).not.toContain('CIRCUIT_BREAKER_ADMIN_TOKEN is not set');
     await curl(app, 'curl -s localhost:3000/recommendations');
@@ -237,7 +201,7 @@ describe('the sample app, built and started as `npm start` does', () => {
   });
 
   it('fails the boot on a malformed variable, naming it, the value and what is expected', async () => {
-    await stopApp(app);
+    await app?.stop();
     app = undefined;
     await expect(startApp({ CIRCUIT_BREAKER_FAILURE_THRESHOLD: 'abc' })).rejects.toThrow(/CIRCUIT_BREAKER_FAILURE_THRESHOLD[\s\S]*abc[\s\S]*integer >= 1/);
   });
