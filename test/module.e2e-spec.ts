@@ -172,7 +172,7 @@ describe('CircuitBreakerModule', () => {
     }
     @Module({ providers: [Consumer] })
     class FeatureModule {}
-    app = await start([CircuitBreakerModule.forRoot({}), FeatureModule]);
+    app = await start([CircuitBreakerModule.forRoot(), FeatureModule]); // every option has a default
     expect(app.get(Consumer).registry).toBe(app.get(CircuitBreakerRegistry));
     await app.close();
     app = undefined;

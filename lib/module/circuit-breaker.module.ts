@@ -6,7 +6,7 @@ import { CircuitBreakerDeclarations } from '../explorer/circuit-breaker.declarat
 import { CircuitBreakerExplorer } from '../explorer/circuit-breaker.explorer.js';
 import { OpenErrorMapper } from '../interceptors/open-error.mapping.js';
 import { CircuitBreakerRegistry } from '../registry/circuit-breaker.registry.js';
-import { ConfigurableCircuitBreakerModule } from './circuit-breaker.module-definition.js';
+import { CIRCUIT_BREAKER_OPTIONS_TYPE, ConfigurableCircuitBreakerModule } from './circuit-breaker.module-definition.js';
 
 /** Provides `@InjectCircuitBreaker(name)` tokens; see `CircuitBreakerModule.forFeature`. */
 @Module({})
@@ -31,6 +31,11 @@ export class CircuitBreakerFeatureModule {}
   exports: [CircuitBreakerRegistry, CircuitBreakerExplorer, OpenErrorMapper, CIRCUIT_BREAKER_MODULE_OPTIONS],
 })
 export class CircuitBreakerModule extends ConfigurableCircuitBreakerModule {
+  /** Registers the module with `options` (every one optional: `forRoot()` runs on the defaults). */
+  static override forRoot(options: typeof CIRCUIT_BREAKER_OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+
   /**
    * Makes `@InjectCircuitBreaker(name)` injectable for each of `names` in the importing module (needs
    * the root module registered globally, the default).
