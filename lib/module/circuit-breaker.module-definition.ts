@@ -33,11 +33,7 @@ function resolvedOptionsProvider(staticOptions: boolean, extra: CircuitBreakerMa
   };
 }
 
-export const {
-  ConfigurableModuleClass: ConfigurableCircuitBreakerModule,
-  OPTIONS_TYPE: CIRCUIT_BREAKER_OPTIONS_TYPE,
-  ASYNC_OPTIONS_TYPE: CIRCUIT_BREAKER_ASYNC_OPTIONS_TYPE,
-} = new ConfigurableModuleBuilder<CircuitBreakerModuleOptions>({
+export const { ConfigurableModuleClass: ConfigurableCircuitBreakerModule } = new ConfigurableModuleBuilder<CircuitBreakerModuleOptions>({
   moduleName: 'CircuitBreaker',
   optionsInjectionToken: CIRCUIT_BREAKER_RAW_OPTIONS,
 })

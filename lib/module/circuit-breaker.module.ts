@@ -6,7 +6,8 @@ import { CircuitBreakerDeclarations } from '../explorer/circuit-breaker.declarat
 import { CircuitBreakerExplorer } from '../explorer/circuit-breaker.explorer.js';
 import { OpenErrorMapper } from '../interceptors/open-error.mapping.js';
 import { CircuitBreakerRegistry } from '../registry/circuit-breaker.registry.js';
-import { CIRCUIT_BREAKER_OPTIONS_TYPE, ConfigurableCircuitBreakerModule } from './circuit-breaker.module-definition.js';
+import type { CircuitBreakerModuleExtras, CircuitBreakerModuleOptions } from './circuit-breaker-module-options.interface.js';
+import { ConfigurableCircuitBreakerModule } from './circuit-breaker.module-definition.js';
 
 /** Provides `@InjectCircuitBreaker(name)` tokens; see `CircuitBreakerModule.forFeature`. */
 @Module({})
@@ -32,7 +33,7 @@ export class CircuitBreakerFeatureModule {}
 })
 export class CircuitBreakerModule extends ConfigurableCircuitBreakerModule {
   /** Registers the module with `options` (every one optional: `forRoot()` runs on the defaults). */
-  static override forRoot(options: typeof CIRCUIT_BREAKER_OPTIONS_TYPE = {}): DynamicModule {
+  static override forRoot(options: CircuitBreakerModuleOptions & Partial<CircuitBreakerModuleExtras> = {}): DynamicModule {
     return super.forRoot(options);
   }
 
