@@ -28,3 +28,6 @@ export { type BreakerLayer, type CircuitBreakerDecoratorOptions, type CircuitBre
 export { CircuitBreakerInterceptor } from './interceptors/circuit-breaker.interceptor.js';
 export { CircuitBreakerExceptionFilter } from './interceptors/circuit-breaker-exception.filter.js';
 export { circuitOpenResponse, type CircuitOpenResponse } from './interceptors/open-error.mapping.js';
+// Event stream and dashboard page of the management API, for routes of your own.
+export { circuitBreakerEventStream, type CircuitBreakerEventStreamOptions, DEFAULT_HEARTBEAT_MS } from './management/event-stream.js';
+export { DASHBOARD_CONTENT_SECURITY_POLICY, type DashboardPageOptions, renderDashboard } from './management/dashboard.page.js';
