@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Inject, Injectable, type INestApplication, Post, Res } from '@nestjs/common';
+import { Controller, type DynamicModule, Get, Inject, Injectable, type INestApplication, Post, Res } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { register as defaultPromRegistry, Registry } from 'prom-client';
 import request from 'supertest';
@@ -73,14 +73,14 @@ describe('Prometheus metrics (nestjs-circuit-breaker/prometheus)', () => {
     for (const app of apps.splice(0)) await app.close();
   });
 
-  async function createApp(promRegistry?: Registry): Promise<INestApplication> {
+  async function createApp(promRegistry?: Registry, metricsModule?: DynamicModule): Promise<INestApplication> {
     const moduleRef = await Test.createTestingModule({
       imports: [
         CircuitBreakerModule.forRoot({
           breakers: { payments: { failureThreshold: 3, resetTimeoutMs: 60_000 } },
           management: { enabled: true },
         }),
-        CircuitBreakerMetricsModule.forRoot(promRegistry === undefined ? {} : { registry: promRegistry }),
+        metricsModule ?? CircuitBreakerMetricsModule.forRoot(promRegistry === undefined ? {} : { registry: promRegistry }),
       ],
       controllers: [ShopController],
       providers: [PaymentGateway, { provide: PROM_REGISTRY, useValue: promRegistry ?? defaultPromRegistry }],
@@ -161,6 +161,19 @@ describe('Prometheus metrics (nestjs-circuit-breaker/prometheus)', () => {
     await expect(createApp(shared)).rejects.toThrow(
       /already holds a metric named 'circuit_breaker_state'.*two applications in one process need a registry each/s,
     );
+  });
+
+  it('takes its options from forRootAsync, and times every call with observeCallDurations', async () => {
+    const registry = new Registry();
+    const app = await createApp(registry, CircuitBreakerMetricsModule.forRootAsync({
+      useFactory: () => ({ registry, observeCallDurations: true, buckets: [0.5, 5] }),
+    }));
+    await trip(app);
+    const samples = await scrape(app);
+    // Two successes and three failures ran; the two rejected calls never did.
+    expect(valueOf(samples, 'circuit_breaker_call_duration_seconds_count', { name: 'payments' })).toBe(5);
+    expect(valueOf(samples, 'circuit_breaker_call_duration_seconds_bucket', { name: 'payments', le: '+Inf' })).toBe(5);
+    expect(valueOf(samples, 'circuit_breaker_state', { name: 'payments' })).toBe(2);
   });
 
   it('rejects a registry option that is not a prom-client registry', async () => {
