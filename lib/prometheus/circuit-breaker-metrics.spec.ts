@@ -39,7 +39,7 @@ async function fail(breaker: Breaker, times: number): Promise<void> {
 async function value(registry: Registry, metric: string, labels: Record<string, string>): Promise<number | undefined> {
   const json = await registry.getMetricsAsJSON();
   // A histogram's series carry their own names (`_bucket`, `_sum`, `_count`).
-  const family = json.find((m) => m.name === metric) ?? json.find((m) => m.type === 'histogram' && metric.startsWith(`${m.name}_`));
+  const family = json.find((m) => m.name === metric) ?? json.find((m) => String(m.type) === 'histogram' && metric.startsWith(`${m.name}_`));
   if (family === undefined) throw new Error(`metric ${metric} is not registered`);
   const series = family.values.find((v) => ((v as { metricName?: string }).metricName ?? family.name) === metric
     && Object.keys(v.labels).length === Object.keys(labels).length
