@@ -145,4 +145,65 @@ describe('BreakerCall', () => {
       expect(breaker.snapshot()).toMatchObject({ total_requests: 0, total_ignored: 2 });
     });
   });
+
+  describe('with a shared store, a half-open probe', () => {
+    function halfOpenWithStore(fn: AnyFunction, kind: ReturnKind, fallback: LayerFallback | null = null) {
+      const clock = new FakeClock();
+      const { breaker, call } = wrap(fn, kind, { clock, resetTimeoutMs: 1_000 }, fallback);
+      breaker.forceOpen();
+      breaker.reset();
+      breaker.tryAcquire().failure(new Error('trip'));
+      clock.advance(1_000);
+      const leases: ((granted: boolean) => void)[] = [];
+      breaker.attachSync({
+        publish: () => undefined,
+        acquireProbe: () => new Promise<boolean>((resolve) => leases.push(resolve)),
+        releaseProbe: () => undefined,
+      });
+      expect(breaker.state).toBe('half_open');
+      return { breaker, call, leases };
+    }
+
+    it('subscribed to waits for the fleet-wide lease before the method runs', async () => {
+      let runs = 0;
+      const { breaker, call, leases } = halfOpenWithStore(() => {
+        runs++;
+        return of('probe');
+      }, 'observable');
+      const outcome = firstValueFrom(call() as Observable<string>);
+      await Promise.resolve();
+      expect(runs).toBe(0);
+      leases[0]!(true);
+      await expect(outcome).resolves.toBe('probe');
+      expect(runs).toBe(1);
+      expect(breaker.state).toBe('closed');
+    });
+
+    it('is rejected when the store denies the lease, and the fallback answers', async () => {
+      let runs = 0;
+      const { call, leases } = halfOpenWithStore(async () => {
+        runs++;
+        return 'probe';
+      }, 'promise', useFallback);
+      const outcome = call.call({ id: 'me' }, 1);
+      await Promise.resolve();
+      leases[0]!(false);
+      await expect(outcome).resolves.toBe('fallback(me, CircuitBreakerOpenError, 1)');
+      expect(runs).toBe(0);
+    });
+
+    it('unsubscribed while waiting never runs, and gives its slot back', async () => {
+      let runs = 0;
+      const { breaker, call, leases } = halfOpenWithStore(() => {
+        runs++;
+        return of('probe');
+      }, 'observable');
+      const subscription = (call() as Observable<string>).subscribe();
+      subscription.unsubscribe();
+      leases[0]!(true);
+      for (let i = 0; i < 5; i++) await Promise.resolve(); // the lease's promise chain settles
+      expect(runs).toBe(0);
+      expect(breaker.snapshot()).toMatchObject({ state: 'half_open', total_ignored: 1 });
+    });
+  });
 });

@@ -1,4 +1,4 @@
-import { from, isObservable, Observable, of, type Subscriber, type TeardownLogic } from 'rxjs';
+import { from, isObservable, Observable, of, type Subscriber } from 'rxjs';
 import { type Breaker, type BreakerPermit, CallTimeoutError, CircuitBreakerOpenError, type ResolvedOptions } from '../core/index.js';
 
 /**
@@ -125,7 +125,9 @@ export class BreakerCall {
       case 'promise':
         return this.runPromise(self, args); // with a fallback: it must see the method's own arguments
       case 'observable':
-        return new Observable<unknown>((subscriber) => this.subscribe(subscriber, self, args, undefined));
+        return new Observable<unknown>((subscriber) => {
+          this.subscribe(subscriber, self, args, undefined);
+        });
       default:
         return this.runAuto(self, args);
     }
@@ -134,19 +136,30 @@ export class BreakerCall {
   /** The sync path, its outcome (a throw included) as a Promise: a promise method never throws. */
   private runPromise(self: unknown, args: ArrayLike<unknown>): Promise<unknown> {
     try {
-      return Promise.resolve(this.runAuto(self, args));
+      return Promise.resolve(this.runAuto(self, args, true));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  private runAuto(self: unknown, args: ArrayLike<unknown>): unknown {
-    let permit: BreakerPermit;
+  /**
+   * Admits and makes the call. `wait`: a half-open probe of a breaker with a shared store waits for
+   * the fleet-wide lease (a sync caller cannot wait: it keeps to the local limit).
+   */
+  private runAuto(self: unknown, args: ArrayLike<unknown>, wait = false): unknown {
+    let acquired: BreakerPermit | Promise<BreakerPermit>;
     try {
-      permit = this.breaker.tryAcquire();
+      acquired = wait ? this.breaker.acquire() : this.breaker.tryAcquire();
     } catch (error) {
       return this.recover(self, error, args);
     }
+    if (acquired instanceof Promise) {
+      return acquired.then((permit) => this.callWith(permit, self, args), (error: unknown) => this.recover(self, error, args));
+    }
+    return this.callWith(acquired, self, args);
+  }
+
+  private callWith(permit: BreakerPermit, self: unknown, args: ArrayLike<unknown>): unknown {
     let result: unknown;
     try {
       result = this.fn.apply(self, args as unknown[]);
@@ -164,7 +177,9 @@ export class BreakerCall {
       // Learned: from now on the method runs on subscribe. This call's Observable exists already.
       this.kind = 'observable';
       permit.ignore();
-      return new Observable<unknown>((subscriber) => this.subscribe(subscriber, self, args, result));
+      return new Observable<unknown>((subscriber) => {
+        this.subscribe(subscriber, self, args, result);
+      });
     }
     permit.success(result);
     return result;
@@ -191,14 +206,31 @@ export class BreakerCall {
     return this.fallback(self, error, args);
   }
 
-  private subscribe(subscriber: Subscriber<unknown>, self: unknown, args: ArrayLike<unknown>, made: Observable<unknown> | undefined): TeardownLogic {
-    let permit: BreakerPermit;
+  /** One subscription, one call: admitted now, or once a shared store grants a half-open probe its lease. */
+  private subscribe(subscriber: Subscriber<unknown>, self: unknown, args: ArrayLike<unknown>, made: Observable<unknown> | undefined): void {
+    let acquired: BreakerPermit | Promise<BreakerPermit>;
     try {
-      permit = this.breaker.tryAcquire();
+      acquired = this.breaker.acquire();
     } catch (error) {
       this.recoverInto(subscriber, self, error, args);
       return;
     }
+    if (!(acquired instanceof Promise)) {
+      this.startCall(subscriber, acquired, self, args, made);
+      return;
+    }
+    acquired.then(
+      (permit) => {
+        if (subscriber.closed) permit.ignore(); // unsubscribed while waiting for the lease
+        else this.startCall(subscriber, permit, self, args, made);
+      },
+      (error: unknown) => {
+        if (!subscriber.closed) this.recoverInto(subscriber, self, error, args);
+      },
+    );
+  }
+
+  private startCall(subscriber: Subscriber<unknown>, permit: BreakerPermit, self: unknown, args: ArrayLike<unknown>, made: Observable<unknown> | undefined): void {
     let source: Observable<unknown>;
     try {
       source = made ?? toObservable(this.fn.apply(self, args as unknown[]));
@@ -231,11 +263,11 @@ export class BreakerCall {
         subscriber.complete();
       },
     });
-    return () => {
+    subscriber.add(() => {
       if (timer !== null) clearTimeout(timer);
       inner.unsubscribe();
       permit.ignore(); // nothing when already settled
-    };
+    });
   }
 
   /** Emits the fallback (value, promise or Observable) into `subscriber`, or the error. */
