@@ -82,10 +82,16 @@ export interface TransitionCount {
 export interface BreakerPermit {
   /** The call succeeded. With a value, `isFailureResult` is applied to it. */
   success(value?: unknown): void;
-  /** The call failed with `error`; `ignore` and `isFailure` are applied to it. */
-  failure(error: unknown): void;
-  /** The call counts as neither (e.g. cancelled); a half-open probe slot is released. */
+  /**
+   * The call failed with `error`; `ignore` and `isFailure` are applied to it, and a `CallTimeoutError`
+   * of this breaker also counts as a timeout. Returns true when it counted as a failure (false when
+   * ignored, or when the permit had already settled).
+   */
+  failure(error: unknown): boolean;
+  /** The call counts as neither (e.g. cancelled; counted in `total_ignored`); a half-open probe slot is released. */
   ignore(): void;
+  /** Gives the admission back as if the call never happened: nothing is counted or emitted. */
+  release(): void;
 }
 
 /**
@@ -549,11 +555,8 @@ export class Breaker {
       const timer = setTimeout(() => {
         if (done) return;
         done = true;
-        this.timeouts++;
         const error = new CallTimeoutError(this.name, timeoutMs);
-        const list = this.listeners?.timeout;
-        if (list !== undefined) this.emit(list, { name: this.name, timeoutMs });
-        this.recordFailure(gen, error, start);
+        this.settleError(gen, error, start); // counts a timeout and a failure
         if (fallback !== null) this.runFallback<R>(fallback, error, args).then(resolve, reject);
         else reject(error);
       }, timeoutMs);
@@ -603,7 +606,11 @@ export class Breaker {
   /** Settles a thrown error: a failure, or ignored. Returns true when it counted as a failure. */
   /** @internal */
   settleError(gen: number, error: unknown, start: number): boolean {
-    if (this.isIgnored(error)) {
+    if (error instanceof CallTimeoutError && error.breakerName === this.name) {
+      this.timeouts++;
+      const list = this.listeners?.timeout;
+      if (list !== undefined) this.emit(list, { name: this.name, timeoutMs: error.timeoutMs });
+    } else if (this.isIgnored(error)) {
       this.recordIgnored(gen, error);
       return false;
     }
@@ -695,12 +702,17 @@ export class Breaker {
   /** @internal */
   recordIgnored(gen: number, error: unknown): void {
     this.ignored++;
+    this.releaseSlot(gen);
+    const list = this.listeners?.ignored;
+    if (list !== undefined) this.emit(list, { name: this.name, error });
+  }
+
+  /** @internal gives a half-open probe slot (and its fleet lease) back */
+  releaseSlot(gen: number): void {
     if (gen === this.gen && this.s === HALF_OPEN) {
       this.probes--;
       this.sync?.releaseProbe(this);
     }
-    const list = this.listeners?.ignored;
-    if (list !== undefined) this.emit(list, { name: this.name, error });
   }
 
   private evaluateWindow(): void {
@@ -880,16 +892,22 @@ class Permit implements BreakerPermit {
     else this.breaker.recordSuccess(this.gen, this.start);
   }
 
-  failure(error: unknown): void {
-    if (this.settled) return;
+  failure(error: unknown): boolean {
+    if (this.settled) return false;
     this.settled = true;
-    this.breaker.settleError(this.gen, error, this.start);
+    return this.breaker.settleError(this.gen, error, this.start);
   }
 
   ignore(): void {
     if (this.settled) return;
     this.settled = true;
     this.breaker.recordIgnored(this.gen, undefined);
+  }
+
+  release(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.breaker.releaseSlot(this.gen);
   }
 }
 

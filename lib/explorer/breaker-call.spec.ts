@@ -45,7 +45,7 @@ describe('BreakerCall', () => {
       const outcome = call.call(self, 1, 2);
       jest.advanceTimersByTime(100);
       await expect(outcome).resolves.toBe('fallback(me, CallTimeoutError, 1,2)');
-      expect(breaker.state).toBe('open');
+      expect(breaker.snapshot()).toMatchObject({ state: 'open', total_timeouts: 1 });
       await expect(call.call(self, 3)).resolves.toBe('fallback(me, CircuitBreakerOpenError, 3)');
     });
 
@@ -96,16 +96,20 @@ describe('BreakerCall', () => {
 
     it('learn an Observable result: later calls run on subscribe', async () => {
       let runs = 0;
-      const { call } = wrap(() => {
+      const made = wrap(() => {
         runs++;
         return of(1);
       }, 'auto');
+      const { call } = made;
+      const { breaker } = made;
       await expect(firstValueFrom(call() as Observable<number>)).resolves.toBe(1);
       const cold = call();
       expect(isObservable(cold)).toBe(true);
       expect(runs).toBe(1);
       await firstValueFrom(cold as Observable<number>);
       expect(runs).toBe(2);
+      // the admission taken before the first result was seen is given back: one subscription, one call
+      expect(breaker.snapshot()).toMatchObject({ total_successes: 2, total_ignored: 0, total_requests: 2 });
     });
   });
 
@@ -117,7 +121,7 @@ describe('BreakerCall', () => {
       jest.advanceTimersByTime(50);
       await expect(outcome).rejects.toBeInstanceOf(CallTimeoutError);
       expect(unsubscribed).toBe(true);
-      expect(breaker.state).toBe('open');
+      expect(breaker.snapshot()).toMatchObject({ state: 'open', total_timeouts: 1, total_failures: 1 });
     });
 
     it('emit the fallback\'s Observable, promise or value', async () => {

@@ -1,5 +1,5 @@
 import { from, isObservable, Observable, of, type Subscriber } from 'rxjs';
-import { type Breaker, type BreakerPermit, CallTimeoutError, CircuitBreakerOpenError, type ResolvedOptions } from '../core/index.js';
+import { type Breaker, type BreakerPermit, CallTimeoutError } from '../core/index.js';
 
 /**
  * What a method returns, as far as bootstrap can tell: `promise` (an `async` method, or one declared
@@ -26,18 +26,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 function toObservable(value: unknown): Observable<unknown> {
   if (isObservable(value)) return value;
   return isThenable(value) ? from(value) : of(value);
-}
-
-/** Whether the engine counts `error` as a failure (not ignored), by the breaker's `ignore` and `isFailure`. */
-function countsAsFailure(options: ResolvedOptions, error: unknown): boolean {
-  if (error instanceof CircuitBreakerOpenError || error instanceof CallTimeoutError) return true;
-  for (const ignored of options.ignore) if (error instanceof ignored) return false;
-  if (options.isFailure === null) return true;
-  try {
-    return Boolean(options.isFailure(error));
-  } catch {
-    return true; // the engine's rule: a throwing isFailure counts the error as a failure
-  }
 }
 
 /** Rejects with `CallTimeoutError` unless `promise` settles within `timeoutMs` (an unref'd timer). */
@@ -151,10 +139,10 @@ export class BreakerCall {
     try {
       acquired = wait ? this.breaker.acquire() : this.breaker.tryAcquire();
     } catch (error) {
-      return this.recover(self, error, args);
+      return this.recover(self, error, args, true);
     }
     if (acquired instanceof Promise) {
-      return acquired.then((permit) => this.callWith(permit, self, args), (error: unknown) => this.recover(self, error, args));
+      return acquired.then((permit) => this.callWith(permit, self, args), (error: unknown) => this.recover(self, error, args, true));
     }
     return this.callWith(acquired, self, args);
   }
@@ -164,8 +152,7 @@ export class BreakerCall {
     try {
       result = this.fn.apply(self, args as unknown[]);
     } catch (error) {
-      permit.failure(error);
-      return this.recover(self, error, args);
+      return this.recover(self, error, args, permit.failure(error));
     }
     return this.settleResult(permit, result, self, args);
   }
@@ -176,7 +163,7 @@ export class BreakerCall {
     if (isObservable(result)) {
       // Learned: from now on the method runs on subscribe. This call's Observable exists already.
       this.kind = 'observable';
-      permit.ignore();
+      permit.release();
       return new Observable<unknown>((subscriber) => {
         this.subscribe(subscriber, self, args, result);
       });
@@ -193,16 +180,16 @@ export class BreakerCall {
         permit.success(value);
         return value;
       },
-      (error: unknown) => {
-        permit.failure(error);
-        return this.recover(self, error, args);
-      },
+      (error: unknown) => this.recover(self, error, args, permit.failure(error)),
     );
   }
 
-  /** The fallback's value when the error calls for it (rejected, timed out, failed); else rethrows. */
-  private recover(self: unknown, error: unknown, args: ArrayLike<unknown>): unknown {
-    if (this.fallback === null || !countsAsFailure(this.breaker.options, error)) throw error;
+  /**
+   * The fallback's value when the error calls for it — `failed`: the call was rejected, timed out or
+   * counted as a failure (not ignored); else rethrows.
+   */
+  private recover(self: unknown, error: unknown, args: ArrayLike<unknown>, failed: boolean): unknown {
+    if (this.fallback === null || !failed) throw error;
     return this.fallback(self, error, args);
   }
 
@@ -212,7 +199,7 @@ export class BreakerCall {
     try {
       acquired = this.breaker.acquire();
     } catch (error) {
-      this.recoverInto(subscriber, self, error, args);
+      this.recoverInto(subscriber, self, error, args, true);
       return;
     }
     if (!(acquired instanceof Promise)) {
@@ -225,7 +212,7 @@ export class BreakerCall {
         else this.startCall(subscriber, permit, self, args, made);
       },
       (error: unknown) => {
-        if (!subscriber.closed) this.recoverInto(subscriber, self, error, args);
+        if (!subscriber.closed) this.recoverInto(subscriber, self, error, args, true);
       },
     );
   }
@@ -235,16 +222,14 @@ export class BreakerCall {
     try {
       source = made ?? toObservable(this.fn.apply(self, args as unknown[]));
     } catch (error) {
-      permit.failure(error);
-      this.recoverInto(subscriber, self, error, args);
+      this.recoverInto(subscriber, self, error, args, permit.failure(error));
       return;
     }
     const timeoutMs = this.breaker.options.callTimeoutMs;
     let timer: ReturnType<typeof setTimeout> | null = null;
     const fail = (error: unknown) => {
       if (timer !== null) clearTimeout(timer);
-      permit.failure(error);
-      this.recoverInto(subscriber, self, error, args);
+      this.recoverInto(subscriber, self, error, args, permit.failure(error));
     };
     if (timeoutMs !== null) {
       timer = setTimeout(() => {
@@ -271,10 +256,10 @@ export class BreakerCall {
   }
 
   /** Emits the fallback (value, promise or Observable) into `subscriber`, or the error. */
-  private recoverInto(subscriber: Subscriber<unknown>, self: unknown, error: unknown, args: ArrayLike<unknown>): void {
+  private recoverInto(subscriber: Subscriber<unknown>, self: unknown, error: unknown, args: ArrayLike<unknown>, failed: boolean): void {
     let replacement: Observable<unknown>;
     try {
-      replacement = toObservable(this.recover(self, error, args));
+      replacement = toObservable(this.recover(self, error, args, failed));
     } catch (thrown) {
       subscriber.error(thrown);
       return;
