@@ -47,7 +47,10 @@ await app.listen(0, '127.0.0.1');
 const { port } = app.getHttpServer().address();
 process.send({ port, guarded: missing ?? true });
 process.on('message', async (msg) => {
-  if (msg === 'stop') {
+  if (msg === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    process.send({ cpuMicros: user + system });
+  } else if (msg === 'stop') {
     await app.close();
     process.exit(0);
   }

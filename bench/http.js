@@ -38,12 +38,27 @@ function startServer() {
   });
 }
 
-async function load(url, durationS, connections) {
+/** The server's CPU time so far (user + system), in µs. */
+function serverCpu(child) {
+  return new Promise((resolve) => {
+    child.once('message', (msg) => resolve(msg.cpuMicros));
+    child.send('cpu');
+  });
+}
+
+/**
+ * One load round. Besides req/s (what the target is about, and what other processes on the same
+ * cores disturb most), the server's CPU time per request: the work a request costs, which load on
+ * the machine changes much less.
+ */
+async function load(child, url, durationS, connections) {
+  const cpu0 = await serverCpu(child);
   const result = await autocannon({ url, duration: durationS, connections });
+  const cpu1 = await serverCpu(child);
   if (result.errors > 0 || result.non2xx > 0 || result.timeouts > 0) {
     throw new Error(`${url}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx responses`);
   }
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuUsPerRequest: (cpu1 - cpu0) / result.requests.total };
 }
 
 async function main() {
@@ -55,13 +70,13 @@ async function main() {
   try {
     for (const route of routes) {
       process.stderr.write(`[bench:http] warm-up /${route}\n`);
-      if (config.warmupS > 0) await load(`${base}/${route}`, config.warmupS, config.connections);
+      if (config.warmupS > 0) await load(server.child, `${base}/${route}`, config.warmupS, config.connections);
     }
     for (let round = 0; round < config.rounds; round++) {
       const order = round % 2 === 0 ? routes : [...routes].reverse(); // no route always goes first
       for (const route of order) {
         process.stderr.write(`[bench:http] round ${round + 1}/${config.rounds}: /${route}\n`);
-        runs[route].push(await load(`${base}/${route}`, config.durationS, config.connections));
+        runs[route].push(await load(server.child, `${base}/${route}`, config.durationS, config.connections));
       }
     }
   } finally {
@@ -72,6 +87,7 @@ async function main() {
     median: median(list.map((r) => r.rps)),
     p50Ms: median(list.map((r) => r.p50)),
     p99Ms: median(list.map((r) => r.p99)),
+    cpuUsPerRequest: median(list.map((r) => r.cpuUsPerRequest)),
     runs: list,
   };
   const plain = summary(runs.plain);
@@ -92,16 +108,18 @@ async function main() {
     pending,
   };
 
-  const row = (label, s) => s === null ? `| ${label} | ${pending} | | | |`
-    : `| ${label} | ${Math.round(s.median).toLocaleString('en-US')} | ${s.p50Ms} ms | ${s.p99Ms} ms | ${((s.median / plain.median) * 100).toFixed(1)}% |`;
+  const row = (label, s) => s === null ? `| ${label} | ${pending} | | | | | |`
+    : `| ${label} | ${Math.round(s.median).toLocaleString('en-US')} | ${((s.median / plain.median) * 100).toFixed(1)}% | ${s.cpuUsPerRequest.toFixed(1)} µs `
+      + `| ${s === plain ? '—' : `${s.cpuUsPerRequest - plain.cpuUsPerRequest >= 0 ? '+' : '−'}${Math.abs(s.cpuUsPerRequest - plain.cpuUsPerRequest).toFixed(1)} µs`} | ${s.p50Ms} ms | ${s.p99Ms} ms |`;
   process.stdout.write([
     '### HTTP: one Nest route (express) with and without `@CircuitBreaker`',
     '',
     `autocannon on loopback, ${config.connections} connections, median of ${config.rounds} rounds × ${config.durationS} s per route (alternating), `
-      + `after ${config.warmupS} s warm-up; ${result.machine.cpu}, ${result.machine.cores} cores, Node ${process.version}.`,
+      + `after ${config.warmupS} s warm-up; ${result.machine.cpu}, ${result.machine.cores} cores, Node ${process.version}; `
+      + `load average ${result.machine.loadAfter.toFixed(2)} after (req/s suffers from other processes on these cores; the server's CPU time per request much less).`,
     '',
-    '| route | req/s | p50 latency | p99 latency | of the plain route |',
-    '|---|--:|--:|--:|--:|',
+    '| route | req/s | of the plain route | server CPU per request | over the plain route | p50 latency | p99 latency |',
+    '|---|--:|--:|--:|--:|--:|--:|',
     row('`GET /plain`', plain),
     row('`GET /intercepted` (a no-op interceptor, for reference)', intercepted),
     row('`GET /guarded` (`@CircuitBreaker`)', guarded),
