@@ -13,15 +13,10 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { median } from './measure.js';
+import { envInt } from './env.js';
 
 function readConfig(env) {
-  const int = (name, fallback, min) => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${name}=${JSON.stringify(raw)}: expected an integer >= ${min}`);
-    return n;
-  };
+  const int = (name, fallback, min) => envInt(env, name, fallback, min);
   return {
     durationS: int('HTTP_DURATION', 5, 1),
     rounds: int('HTTP_ROUNDS', 3, 1),

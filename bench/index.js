@@ -19,18 +19,13 @@ import { CALL_SCENARIOS, checkOpenError, runCallScenario, runFailureCost, runPer
 import { coreSubjects, windowSubjects } from './subjects.js';
 import { nestSubject } from './nest-support.js';
 import { median } from './measure.js';
+import { envInt } from './env.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const WINDOW_SIZES = [1_000, 100_000];
 
 function readConfig(env) {
-  const int = (name, fallback, min) => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${name}=${JSON.stringify(raw)}: expected an integer >= ${min}`);
-    return n;
-  };
+  const int = (name, fallback, min) => envInt(env, name, fallback, min);
   const all = ['closed', 'inflight', 'open', 'mix', 'failure', 'breaker'];
   const only = env.BENCH_ONLY ? env.BENCH_ONLY.split(',').map((s) => s.trim()) : all;
   const unknown = only.filter((s) => !all.includes(s));
