@@ -57,6 +57,7 @@ export function scenarioTable(scenario, result, subjects) {
     const ratios = ANCHORS.map((a) => {
       const anchor = result.rows[a.id];
       if (a.id === s.id) return '1×';
+      if (s.id === 'bare' && !scenario.absolute) return '—'; // the baseline: no overhead to compare
       return anchor === undefined ? 'n/a' : fmtRatio(ratio(cost, scenario.absolute ? anchor.median : anchor.overhead));
     });
     rows.push([s.label, ...ratios, fmtNs(r.median), fmtOverhead(r.overhead), `${fmtNs(r.min)} – ${fmtNs(r.max)}`]);
