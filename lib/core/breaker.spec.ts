@@ -714,3 +714,27 @@ describe('shared-store hooks', () => {
     expect(fresh.state).toBe('half_open');
   });
 });
+
+describe('CircuitBreakerOpenError built without a stack', () => {
+  it('behaves like an error: instanceof, name, message, stack header, toString, assignable message', async () => {
+    const { breaker } = make({ failureThreshold: 1, resetTimeoutMs: 5_000 });
+    await failTimes(breaker, 1);
+    const error = (await breaker.execute(ok).catch((e: unknown) => e)) as CircuitBreakerOpenError;
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe('CircuitBreakerOpenError');
+    expect(error.message).toBe("Circuit breaker 'svc' is open");
+    expect(error.stack).toBe("CircuitBreakerOpenError: Circuit breaker 'svc' is open");
+    expect(Object.keys(error)).toEqual(['code', 'breakerName', 'state', 'retryAfterMs']);
+    expect(String(error)).toBe("CircuitBreakerOpenError: Circuit breaker 'svc' is open");
+    error.message = 'rewritten';
+    expect(error.message).toBe('rewritten');
+    expect(Object.keys(error)).not.toContain('message');
+  });
+
+  it('rejects even while a test fakes the timers and microtask queue', async () => {
+    jest.useFakeTimers();
+    const { breaker } = make({ failureThreshold: 1 });
+    await failTimes(breaker, 1);
+    await expect(breaker.execute(ok)).rejects.toBeInstanceOf(CircuitBreakerOpenError);
+  });
+});

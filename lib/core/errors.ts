@@ -14,7 +14,7 @@ export class CircuitBreakerError extends Error {
  *
  * Rejections are what all traffic gets during an outage, so the breaker builds these without
  * capturing a stack trace (a capture costs microseconds per call and would point into the breaker,
- * not at the caller's problem). `stack` holds the one-line header only.
+ * not at the caller's problem): `stack` is the one-line header, `message` is derived from the fields.
  */
 export class CircuitBreakerOpenError extends CircuitBreakerError {
   readonly code = 'CIRCUIT_OPEN' as const;
@@ -30,17 +30,48 @@ export class CircuitBreakerOpenError extends CircuitBreakerError {
     super(openErrorMessage(breakerName, state));
   }
 
-  /** Builds the error without paying for a stack trace. */
+  /**
+   * Builds the error without running the `Error` constructor: no stack capture, no message string
+   * until someone reads it (about 10 ns instead of 0.5–4 µs). `instanceof` works as usual.
+   */
   static withoutStack(breakerName: string, state: CircuitState, retryAfterMs: number): CircuitBreakerOpenError {
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      return new CircuitBreakerOpenError(breakerName, state, retryAfterMs);
-    } finally {
-      Error.stackTraceLimit = limit;
-    }
+    const error = Object.create(CircuitBreakerOpenError.prototype) as { -readonly [K in keyof CircuitBreakerOpenError]: CircuitBreakerOpenError[K] };
+    error.code = 'CIRCUIT_OPEN';
+    error.breakerName = breakerName;
+    error.state = state;
+    error.retryAfterMs = retryAfterMs;
+    return error;
   }
 }
+
+/** An own, non-enumerable data property, as `Error` makes them (for code that assigns `message` or `stack`). */
+function defineOwn(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, writable: true, configurable: true, enumerable: false });
+}
+
+// Errors built by `withoutStack` have no own `name`, `message` or `stack`: the prototype derives them.
+// Errors built with `new` get their own from the Error constructor, which shadow these.
+Object.defineProperties(CircuitBreakerOpenError.prototype, {
+  name: { value: 'CircuitBreakerOpenError', writable: true, configurable: true },
+  message: {
+    configurable: true,
+    get(this: CircuitBreakerOpenError) {
+      return openErrorMessage(this.breakerName, this.state);
+    },
+    set(this: CircuitBreakerOpenError, value: unknown) {
+      defineOwn(this, 'message', value);
+    },
+  },
+  stack: {
+    configurable: true,
+    get(this: CircuitBreakerOpenError) {
+      return `${this.name}: ${this.message}`;
+    },
+    set(this: CircuitBreakerOpenError, value: unknown) {
+      defineOwn(this, 'stack', value);
+    },
+  },
+});
 
 function openErrorMessage(name: string, state: CircuitState): string {
   switch (state) {

@@ -7,6 +7,8 @@ export interface OutcomeWindow {
   readonly calls: number;
   readonly failures: number;
   readonly slow: number;
+  /** whether `record` reads `now` (time windows); count windows record without a clock read */
+  readonly timed: boolean;
   /** `now` is read only by time windows */
   record(now: number, failed: boolean, slow: boolean): void;
   /** drop what has aged out by `now` (time windows); a no-op for count windows */
@@ -19,6 +21,7 @@ const SLOW = 2;
 
 /** The last `size` calls, in a ring of one byte per call. */
 export class CountWindow implements OutcomeWindow {
+  readonly timed = false;
   calls = 0;
   failures = 0;
   slow = 0;
@@ -60,6 +63,7 @@ export class CountWindow implements OutcomeWindow {
  * buckets, however many calls they held.
  */
 export class TimeWindow implements OutcomeWindow {
+  readonly timed = true;
   calls = 0;
   failures = 0;
   slow = 0;
@@ -69,6 +73,10 @@ export class TimeWindow implements OutcomeWindow {
   private readonly bucketSlow: Float64Array;
   /** absolute index (time / width) of the newest bucket; -Infinity before the first record */
   private head = -Infinity;
+  /** when the newest bucket ends: until then a record needs no refresh */
+  private headEnd = -Infinity;
+  /** ring slot of the newest bucket */
+  private slot = 0;
 
   constructor(durationMs: number, private readonly buckets: number) {
     this.width = durationMs / buckets;
@@ -78,8 +86,8 @@ export class TimeWindow implements OutcomeWindow {
   }
 
   record(now: number, failed: boolean, slow: boolean): void {
-    this.refresh(now);
-    const i = ((this.head % this.buckets) + this.buckets) % this.buckets;
+    if (now >= this.headEnd) this.refresh(now);
+    const i = this.slot;
     this.bucketCalls[i]!++;
     this.calls++;
     if (failed) {
@@ -107,11 +115,14 @@ export class TimeWindow implements OutcomeWindow {
       }
     }
     this.head = index;
+    this.headEnd = (index + 1) * this.width;
+    this.slot = ((index % this.buckets) + this.buckets) % this.buckets;
   }
 
   clear(): void {
     this.clearBuckets();
     this.head = -Infinity;
+    this.headEnd = -Infinity;
   }
 
   private clearBuckets(): void {
