@@ -1,16 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { CircuitBreakerConfigError } from '../core/index.js';
+import { configErrorMessage } from '../../test/support/config-error.js';
 import { circuitBreakerConfigFromEnv } from './env.config.js';
 
-function problemsOf(env: Record<string, string>): string {
-  try {
-    circuitBreakerConfigFromEnv(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(CircuitBreakerConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a CircuitBreakerConfigError');
-}
+const problemsOf = (env: Record<string, string>): string => configErrorMessage(() => circuitBreakerConfigFromEnv(env));
 
 describe('circuitBreakerConfigFromEnv', () => {
   it('maps every variable of SPEC §3.1, seconds to milliseconds', () => {

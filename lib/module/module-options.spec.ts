@@ -1,17 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { CircuitBreakerConfigError } from '../core/index.js';
+import { configErrorMessage as messageOf } from '../../test/support/config-error.js';
 import type { CircuitBreakerModuleOptions } from './circuit-breaker-module-options.interface.js';
 import { breakerOptionsFor, matchingBreakerKeys, resolveModuleOptions, validateOptionLayer } from './module-options.js';
-
-function messageOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(CircuitBreakerConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a CircuitBreakerConfigError');
-}
 
 describe('resolveModuleOptions', () => {
   it('applies the defaults of every module option', () => {
