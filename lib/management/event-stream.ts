@@ -1,5 +1,5 @@
 import type { MessageEvent } from '@nestjs/common';
-import { interval, map, merge, type Observable } from 'rxjs';
+import { endWith, ignoreElements, interval, map, merge, type Observable, share, takeUntil } from 'rxjs';
 import { BREAKER_EVENT_NAMES, CircuitBreakerConfigError, type ConfigProblem } from '../core/index.js';
 import type { CircuitBreakerRegistry, CircuitBreakerRegistryEvent } from '../registry/circuit-breaker.registry.js';
 import { DASHBOARD_EXPECTED } from './dashboard.messages.js';
@@ -43,9 +43,16 @@ export function circuitBreakerEventStream(
   const problems = streamOptionProblems(options);
   if (problems.length > 0) throw new CircuitBreakerConfigError(problems);
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const events = registry.events(options.perCall === true ? BREAKER_EVENT_NAMES : STATE_CHANGES).pipe(map(toMessage), share());
+  // The stream ends when the registry's events end (application shutdown): the heartbeat stops with
+  // them, so that the response is ended and the HTTP server can close.
+  const ended = events.pipe(ignoreElements(), endWith(true));
   return merge(
-    registry.events(options.perCall === true ? BREAKER_EVENT_NAMES : STATE_CHANGES).pipe(map(toMessage)),
-    interval(heartbeatMs).pipe(map((): MessageEvent => ({ type: 'heartbeat', data: { type: 'heartbeat', at: new Date().toISOString() } }))),
+    events,
+    interval(heartbeatMs).pipe(
+      map((): MessageEvent => ({ type: 'heartbeat', data: { type: 'heartbeat', at: new Date().toISOString() } })),
+      takeUntil(ended),
+    ),
   );
 }
 

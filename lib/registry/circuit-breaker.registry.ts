@@ -1,4 +1,4 @@
-import { HttpException, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, Optional } from '@nestjs/common';
+import { type BeforeApplicationShutdown, HttpException, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { Observable, type Subscriber } from 'rxjs';
 import {
   Breaker,
@@ -65,7 +65,7 @@ function withNestFailureRule(options: CircuitBreakerOptions): CircuitBreakerOpti
  * created so far, and shutdown closes the store.
  */
 @Injectable()
-export class CircuitBreakerRegistry implements OnApplicationBootstrap, OnApplicationShutdown {
+export class CircuitBreakerRegistry implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly breakers = new Map<string, Breaker>();
   private readonly createdListeners = new Set<(breaker: Breaker) => void>();
   /** subscribers of `events(...)`, by event type */
@@ -208,13 +208,28 @@ export class CircuitBreakerRegistry implements OnApplicationBootstrap, OnApplica
     await Promise.all(this.storeAttachments);
   }
 
+  /**
+   * Completes every event stream before Nest closes the HTTP server, which waits for open responses:
+   * a client connected to `GET <management.path>/events` would keep `app.close()` waiting for good.
+   * One turn of the event loop lets those responses end, so that the server closes their (then idle)
+   * connections at once instead of after its keep-alive timeout.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.completeSubscribers();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
   async onApplicationShutdown(): Promise<void> {
     for (const breaker of this.breakers.values()) breaker.dispose();
-    for (const set of [...this.subscribers.values()]) for (const subscriber of [...set]) subscriber.complete();
+    this.completeSubscribers();
     const store = this.options.store;
     if (store === undefined) return;
     for (const detach of await Promise.all(this.storeAttachments.splice(0))) detach?.();
     await store.close();
+  }
+
+  private completeSubscribers(): void {
+    for (const set of [...this.subscribers.values()]) for (const subscriber of [...set]) subscriber.complete();
   }
 
   private attachToStore(store: CircuitBreakerStore, breaker: Breaker): void {
