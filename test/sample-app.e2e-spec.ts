@@ -151,7 +151,7 @@ describe('the sample app, built and started as `npm start` does', () => {
     // 4. The management API and readiness show it
     const list = await step('curl -s localhost:3000/circuit-breakers');
     expect(list.status).toBe(200);
-    expect(list.json.summary).toMatchObject({ total_breakers: 3, open: 1, health: 'degraded' });
+    expect(list.json.summary).toMatchObject({ total_breakers: 4, open: 1, health: 'degraded' });
     expect(list.json.breakers['catalog-list']).toMatchObject({ state: 'open', total_failures: 3, total_rejections: 2 });
 
     const unready = await step('curl -si localhost:3000/health/detailed');

@@ -11,11 +11,17 @@ import { DownstreamController } from './downstream.controller.js';
 import { FlakyDownstream } from './flaky-downstream.js';
 import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.controller.js';
+import { PaymentsClient } from './payments.client.js';
+import { PaymentsController } from './payments.controller.js';
+import { SharedBreakerState, SharedStateModule } from './shared-state.module.js';
 
 @Module({
   imports: [
     CircuitBreakerModule.forRootAsync({
-      useFactory: () => circuitBreakerOptions(process.env),
+      // with REDIS_URL, every instance shares its breakers' state through Redis
+      imports: [SharedStateModule],
+      inject: [SharedBreakerState],
+      useFactory: (shared: SharedBreakerState) => circuitBreakerOptions(process.env, shared.store),
       // mounts the management API at /circuit-breakers; the factory enables it and sets the token
       management: { path: 'circuit-breakers' },
     }),
@@ -23,10 +29,11 @@ import { MetricsController } from './metrics.controller.js';
     // the breaker metrics on prom-client's default registry, served by MetricsController on GET /metrics
     CircuitBreakerMetricsModule.forRoot(),
   ],
-  controllers: [CatalogController, DownstreamController, HealthController, MetricsController],
+  controllers: [CatalogController, PaymentsController, DownstreamController, HealthController, MetricsController],
   providers: [
     FlakyDownstream,
     CatalogClient,
+    PaymentsClient,
     CircuitBreakerHealthIndicator,
     // a CircuitBreakerOpenError from a service (no fallback) answers 503 with Retry-After
     { provide: APP_FILTER, useClass: CircuitBreakerExceptionFilter },

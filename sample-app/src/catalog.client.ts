@@ -19,6 +19,8 @@ export const BREAKERS = {
   list: 'catalog-list',
   /** the `GET /recommendations` route itself */
   recommendations: 'recommendations',
+  /** `PaymentsClient.charge`: a Promise, no fallback (a payment cannot be faked) */
+  payments: 'payments',
 } as const;
 
 /** The catalog service's client: every method is one remote call, protected by a breaker. */

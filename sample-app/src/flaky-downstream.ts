@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
@@ -16,16 +17,42 @@ const PRODUCTS = [
   { id: 3, name: 'Milk jug', price: 19 },
 ];
 
+/** A charge made by the payment provider (`POST /charges`). */
+export interface Charge {
+  id: string;
+  /** in minor units (cents) */
+  amount: number;
+  currency: string;
+  status: 'succeeded';
+}
+
 /**
- * A small catalog service that fails and slows down on demand: a plain HTTP server in the same
- * process, on a free port of its own, standing in for the remote dependency a breaker protects.
+ * `DOWNSTREAM_URL`, when set: the service the sample calls instead of its own simulated one (several
+ * instances of the sample can then share one downstream). Must answer the routes `handle()` serves.
+ */
+export function downstreamUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.DOWNSTREAM_URL?.trim();
+  if (!raw) return undefined;
+  const url = URL.canParse(raw) ? new URL(raw) : null;
+  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new Error(`DOWNSTREAM_URL=${JSON.stringify(env.DOWNSTREAM_URL)}: expected an http:// or https:// URL`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+/**
+ * The remote services the breakers protect, failing and slowing down on demand: a small catalog
+ * service and a payment provider, in a plain HTTP server in the same process, on a free port of its
+ * own. With `DOWNSTREAM_URL` set, the sample calls that URL instead and starts no server.
  */
 @Injectable()
 export class FlakyDownstream implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(FlakyDownstream.name);
   private readonly server: Server = createServer((req, res) => void this.handle(req, res));
   private behaviour: DownstreamBehaviour = { failureRate: 0, latencyMs: 0 };
-  private baseUrl = '';
+  private baseUrl = downstreamUrl(process.env) ?? '';
+  /** true with `DOWNSTREAM_URL`: the downstream is not simulated here, so its behaviour cannot change here */
+  readonly external = this.baseUrl !== '';
 
   /** e.g. `http://127.0.0.1:41234` */
   get url(): string {
@@ -43,12 +70,14 @@ export class FlakyDownstream implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
+    if (this.external) return this.logger.log(`Downstream services on ${this.baseUrl} (DOWNSTREAM_URL)`);
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    this.logger.log(`Simulated catalog service on ${this.baseUrl}`);
+    this.logger.log(`Simulated catalog service and payment provider on ${this.baseUrl}`);
   }
 
   async onApplicationShutdown(): Promise<void> {
+    if (this.external) return;
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
   }
@@ -58,6 +87,11 @@ export class FlakyDownstream implements OnModuleInit, OnApplicationShutdown {
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     if (Math.random() < failureRate) return send(res, 500, { error: 'simulated failure' });
     const path = req.url ?? '/';
+    if (path === '/charges' && req.method === 'POST') {
+      const { amount, currency } = (await readJson(req)) as Partial<Charge>;
+      const charge: Charge = { id: `ch_${randomUUID()}`, amount: amount!, currency: currency!, status: 'succeeded' };
+      return send(res, 201, charge);
+    }
     if (path === '/products') return send(res, 200, PRODUCTS);
     const product = /^\/products\/(\d+)$/.exec(path);
     if (product !== null) {
@@ -66,6 +100,16 @@ export class FlakyDownstream implements OnModuleInit, OnApplicationShutdown {
     }
     if (path === '/recommendations') return send(res, 200, [PRODUCTS[1], PRODUCTS[2]]);
     send(res, 404, { error: 'not found' });
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  let text = '';
+  for await (const chunk of req) text += chunk;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return {};
   }
 }
 
