@@ -42,7 +42,7 @@ export class SharedBreakerState implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     // The circuit breaker module closes the store too (a second close does nothing), but it is global,
-    // so its shutdown hook runs after ours: closing the client first would log a lost connection.
+    // so its shutdown hook runs after ours: quitting the client first can log a lost connection.
     await this.store?.close();
     if (this.client === undefined) return;
     if (this.client.status === 'ready') await this.client.quit();
