@@ -14,7 +14,8 @@ interface Setting {
   expected: string;
 }
 
-const positiveInteger: Parse = (raw) => (/^\d+$/.test(raw) && Number(raw) >= 1 ? Number(raw) : undefined);
+// Safe integers only: '9'.repeat(400) would otherwise become Infinity, rejected later without the variable's name.
+const positiveInteger: Parse = (raw) => (/^\d+$/.test(raw) && Number.isSafeInteger(Number(raw)) && Number(raw) >= 1 ? Number(raw) : undefined);
 const seconds = (min: 'zero' | 'positive'): Parse => (raw) => {
   if (!/^\d+(\.\d+)?$/.test(raw)) return undefined;
   const ms = Number(raw) * 1000;
@@ -64,7 +65,8 @@ export function circuitBreakerConfigFromEnv(env: Readonly<Record<string, string 
   const problems: ConfigProblem[] = [];
   const result: CircuitBreakerModuleOptions = {};
   const defaults: CircuitBreakerOptions = {};
-  const breakers: Record<string, CircuitBreakerConfigEntry> = {};
+  // No prototype: `CIRCUIT_BREAKER____proto____FAILURE_THRESHOLD` must not write to Object.prototype.
+  const breakers: Record<string, CircuitBreakerConfigEntry> = Object.create(null);
   /** which variable set each option, to report two aliases that disagree */
   const setBy = new Map<object, Map<string, string>>();
 
@@ -117,6 +119,6 @@ export function circuitBreakerConfigFromEnv(env: Readonly<Record<string, string 
   }
   if (problems.length > 0) throw new CircuitBreakerConfigError(problems);
   if (Object.keys(defaults).length > 0) result.defaults = defaults;
-  if (Object.keys(breakers).length > 0) result.breakers = breakers;
+  if (Object.keys(breakers).length > 0) result.breakers = { ...breakers };
   return result;
 }
