@@ -75,7 +75,8 @@ export function breakerNameProblems(name: unknown, path: string): ConfigProblem[
   if (typeof name !== 'string' || !BREAKER_NAME_PATTERN.test(name)) {
     return [{ path, expected: MODULE_EXPECTED.breakerName(BREAKER_NAME_PATTERN), value: name }];
   }
-  if (RESERVED_BREAKER_NAMES.includes(name)) return [{ path, expected: MODULE_EXPECTED.reservedName(RESERVED_BREAKER_NAMES), value: name }];
+  // Any case: Express matches routes case-insensitively, so `GET …/Dashboard` is the dashboard page.
+  if (RESERVED_BREAKER_NAMES.includes(name.toLowerCase())) return [{ path, expected: MODULE_EXPECTED.reservedName(RESERVED_BREAKER_NAMES), value: name }];
   return [];
 }
 

@@ -7,7 +7,7 @@ export const MODULE_EXPECTED = {
   record: (what: string) => `expected an object of ${what} by name`,
   entry: 'expected an options object',
   breakerName: (pattern: RegExp) => `expected a breaker name matching ${pattern}`,
-  reservedName: (reserved: readonly string[]) => `is reserved for the management API (reserved: ${reserved.join(', ')})`,
+  reservedName: (reserved: readonly string[]) => `is reserved for the management API (reserved, in any case: ${reserved.join(', ')})`,
   extendsName: (known: readonly string[]) =>
     known.length === 0 ? 'names a config, but `configs` is empty' : `expected the name of a config (known: ${known.join(', ')})`,
   managementPath: 'expected a non-empty route path, e.g. "circuit-breakers"',
