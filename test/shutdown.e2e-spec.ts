@@ -156,7 +156,7 @@ async function waitFor(text: () => string, needle: string, ms = 5_000): Promise<
 /** The exit, or undefined when the child is still alive after `ms`. */
 async function exitWithin(child: Child, ms: number) {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms)));
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
   const exit = await Promise.race([child.exited, timeout]);
   clearTimeout(timer);
   return exit;
