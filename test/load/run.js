@@ -19,7 +19,8 @@
 //      by ±20% within seconds with the GC cycle and the allocator, live memory unchanged, so two
 //      single readings say nothing);
 //   4. the app's output: Nest log lines only; WARN/ERROR only for the expected lines (the downstream
-//      being reconfigured, breakers opening); no Node warning, no unhandled rejection;
+//      being reconfigured, breakers opening, readiness reported down while they are open); no Node
+//      warning, no unhandled rejection;
 //   5. the flapping really moved the breakers (each opened and closed again several times), and the
 //      app exits on SIGTERM.
 // The figures are printed and written to test/load/last-run.json. Exit code 1 on any failed check.
