@@ -89,7 +89,8 @@ async function startApp(main) {
   const child = spawn(process.execPath, ['--expose-gc', '--import', pathToFileURL(join(HERE, 'request-counter.js')).href, main], {
     cwd: ROOT,
     env: {
-      ...process.env,
+      // not the caller's breaker settings, shared store or external downstream: the sample as it ships
+      ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(CIRCUIT_BREAKER_|REDIS_URL$|DOWNSTREAM_URL$)/.test(name))),
       NO_COLOR: '1',
       PORT: '0',
       HOST: '127.0.0.1',
