@@ -18,6 +18,7 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import {
   CircuitBreaker,
+  CallTimeoutError,
   CircuitBreakerExceptionFilter,
   CircuitBreakerModule,
   CircuitBreakerRegistry,
@@ -87,6 +88,12 @@ class ProductsController {
   @Get(':sku/via-service')
   async viaService(@Param('sku') sku: string) {
     return this.registry.getOrCreate('warehouse').execute(() => this.inventory.lookup(sku));
+  }
+
+  /** Undecorated: a service call times out, `CircuitBreakerExceptionFilter` answers 504. */
+  @Get(':sku/slow-service')
+  async slowService() {
+    throw new CallTimeoutError('warehouse', 2_000);
   }
 }
 
@@ -182,5 +189,13 @@ describe('@CircuitBreaker on route handlers', () => {
     const open = await request(app.getHttpServer()).get('/products/abc/via-service').expect(503);
     expect(open.headers['retry-after']).toBe('30');
     expect(open.body).toMatchObject({ statusCode: 503, breaker: 'warehouse', circuit_state: 'open', retry_after: 30 });
+  });
+
+  it('maps a CallTimeoutError from a service to 504 Gateway Timeout through CircuitBreakerExceptionFilter', async () => {
+    const res = await request(app.getHttpServer()).get('/products/abc/slow-service').expect(504);
+    expect(res.body).toEqual({
+      statusCode: 504, error: 'Gateway Timeout', message: "Call through circuit breaker 'warehouse' timed out after 2000 ms", breaker: 'warehouse', timeout_ms: 2_000,
+    });
+    expect(res.headers['retry-after']).toBeUndefined();
   });
 });

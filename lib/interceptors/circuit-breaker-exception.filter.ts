@@ -1,8 +1,8 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpStatus, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { type Observable, throwError } from 'rxjs';
-import { CircuitBreakerOpenError } from '../core/index.js';
-import { circuitOpenResponse, setRetryAfter } from './open-error.mapping.js';
+import { CallTimeoutError, CircuitBreakerOpenError } from '../core/index.js';
+import { callTimeoutResponse, circuitOpenResponse, setRetryAfter } from './open-error.mapping.js';
 
 interface WsClient {
   readyState?: unknown;
@@ -13,18 +13,22 @@ interface WsClient {
 /**
  * Maps a `CircuitBreakerOpenError` thrown from a service inside any handler, decorated or not, the way
  * `CircuitBreakerInterceptor` does: HTTP 503 with `Retry-After` and the SPEC body; for RPC an error
- * carrying the same fields; for WebSockets an `exception` event with them.
+ * carrying the same fields; for WebSockets an `exception` event with them. A `CallTimeoutError`
+ * (`callTimeoutMs`) is mapped the same way with a 504 Gateway Timeout body, without `Retry-After`.
  *
  * @example
  * providers: [{ provide: APP_FILTER, useClass: CircuitBreakerExceptionFilter }]
  * // or: app.useGlobalFilters(new CircuitBreakerExceptionFilter(app.get(HttpAdapterHost)))
  */
-@Catch(CircuitBreakerOpenError)
-export class CircuitBreakerExceptionFilter implements ExceptionFilter<CircuitBreakerOpenError> {
+@Catch(CircuitBreakerOpenError, CallTimeoutError)
+export class CircuitBreakerExceptionFilter implements ExceptionFilter<CircuitBreakerOpenError | CallTimeoutError> {
   constructor(@Optional() private readonly adapterHost?: HttpAdapterHost) {}
 
-  catch(error: CircuitBreakerOpenError, host: ArgumentsHost): Observable<never> | void {
-    const body = circuitOpenResponse(error);
+  catch(error: CircuitBreakerOpenError | CallTimeoutError, host: ArgumentsHost): Observable<never> | void {
+    const open = error instanceof CircuitBreakerOpenError;
+    const body = open ? circuitOpenResponse(error) : callTimeoutResponse(error);
+    const status = open ? HttpStatus.SERVICE_UNAVAILABLE : HttpStatus.GATEWAY_TIMEOUT;
+    const retryAfter = 'retry_after' in body ? String(body.retry_after) : null;
     switch (host.getType()) {
       case 'rpc':
         return throwError(() => body);
@@ -39,12 +43,12 @@ export class CircuitBreakerExceptionFilter implements ExceptionFilter<CircuitBre
         const response = host.switchToHttp().getResponse<{ status?: (code: number) => { send?: (b: unknown) => void; json?: (b: unknown) => void } }>();
         const adapter = this.adapterHost?.httpAdapter;
         if (adapter !== undefined) {
-          adapter.setHeader(response, 'Retry-After', String(body.retry_after));
-          adapter.reply(response, body, HttpStatus.SERVICE_UNAVAILABLE);
+          if (retryAfter !== null) adapter.setHeader(response, 'Retry-After', retryAfter);
+          adapter.reply(response, body, status);
           return;
         }
-        setRetryAfter(response, body.retry_after);
-        const sent = response.status?.(HttpStatus.SERVICE_UNAVAILABLE);
+        if (retryAfter !== null) setRetryAfter(response, Number(retryAfter));
+        const sent = response.status?.(status);
         if (typeof sent?.json === 'function') sent.json(body);
         else sent?.send?.(body);
       }

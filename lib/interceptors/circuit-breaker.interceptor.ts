@@ -1,14 +1,15 @@
-import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
+import { type CallHandler, type ExecutionContext, HttpException, HttpStatus, Injectable, type NestInterceptor } from '@nestjs/common';
 import { catchError, type Observable, throwError } from 'rxjs';
-import { CircuitBreakerOpenError } from '../core/index.js';
+import { CallTimeoutError, CircuitBreakerOpenError } from '../core/index.js';
 import { CircuitBreakerExplorer } from '../explorer/circuit-breaker.explorer.js';
-import { OpenErrorMapper } from './open-error.mapping.js';
+import { callTimeoutResponse, OpenErrorMapper } from './open-error.mapping.js';
 
 /**
  * Applies a handler's `@CircuitBreaker` (the decorator adds this interceptor itself) to route, RPC
  * and WebSocket handlers: the handler's Observable is the call. An open circuit answers 503 with
  * `Retry-After` over HTTP, an `RpcException` or a `WsException` with the same fields elsewhere. An
- * `HttpException` below 500 from the handler is ignored (neither success nor failure).
+ * `HttpException` below 500 from the handler is ignored (neither success nor failure). Over HTTP, a
+ * call that exceeded `callTimeoutMs` answers 504 Gateway Timeout.
  */
 @Injectable()
 export class CircuitBreakerInterceptor implements NestInterceptor {
@@ -21,8 +22,13 @@ export class CircuitBreakerInterceptor implements NestInterceptor {
     const handler = this.explorer.handlerFor(context.getClass(), context.getHandler());
     if (handler === undefined) return next.handle();
     return handler(context, next).pipe(
-      catchError((error: unknown) =>
-        error instanceof CircuitBreakerOpenError ? this.mapper.toTransportError(error, context) : throwError(() => error)),
+      catchError((error: unknown) => {
+        if (error instanceof CircuitBreakerOpenError) return this.mapper.toTransportError(error, context);
+        if (error instanceof CallTimeoutError && context.getType() === 'http') {
+          return throwError(() => new HttpException(callTimeoutResponse(error), HttpStatus.GATEWAY_TIMEOUT));
+        }
+        return throwError(() => error);
+      }),
     );
   }
 }

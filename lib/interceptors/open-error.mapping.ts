@@ -1,7 +1,7 @@
 import { type ArgumentsHost, HttpException, HttpStatus, Injectable } from '@nestjs/common';
 import { from, mergeMap, type Observable, throwError } from 'rxjs';
-import { type CircuitBreakerOpenError, type CircuitState } from '../core/index.js';
-import { SERVICE_UNAVAILABLE } from './interceptors.messages.js';
+import { type CallTimeoutError, type CircuitBreakerOpenError, type CircuitState } from '../core/index.js';
+import { GATEWAY_TIMEOUT, SERVICE_UNAVAILABLE } from './interceptors.messages.js';
 
 /** What a client gets for an open circuit: the 503 body, and the payload of the RPC / WS exception. */
 export interface CircuitOpenResponse {
@@ -24,6 +24,27 @@ export function circuitOpenResponse(error: CircuitBreakerOpenError): CircuitOpen
     breaker: error.breakerName,
     circuit_state: error.state,
     retry_after: Math.ceil(error.retryAfterMs / 1000),
+  };
+}
+
+/** What an HTTP client gets when a protected call timed out (`callTimeoutMs`): a 504. */
+export interface CallTimeoutResponse {
+  statusCode: 504;
+  error: string;
+  /** e.g. `Call through circuit breaker 'payments' timed out after 2000 ms` */
+  message: string;
+  breaker: string;
+  timeout_ms: number;
+}
+
+/** The 504 response for a call that exceeded `callTimeoutMs`. */
+export function callTimeoutResponse(error: CallTimeoutError): CallTimeoutResponse {
+  return {
+    statusCode: HttpStatus.GATEWAY_TIMEOUT,
+    error: GATEWAY_TIMEOUT,
+    message: error.message,
+    breaker: error.breakerName,
+    timeout_ms: error.timeoutMs,
   };
 }
 
