@@ -130,7 +130,7 @@ describe('the sample app, built and started as `npm start` does', () => {
     // 2. Make the catalog service fail every request
     const config = await step(`curl -s -X POST localhost:3000/downstream/config -H 'Content-Type: application/json' -d '{"failureRate": 1}'`);
     expect(config.status).toBe(200);
-    expect(config.json).toEqual({ failureRate: 1, latencyMs: 0 });
+    expect(config.json).toEqual({ failureRate: 1, latencyMs: 0, carriersDown: [] });
 
     // 3. Three failures open the breaker; the fourth call is rejected at once
     const loop = `for i in 1 2 3 4; do curl -s -o /dev/null -w '%{http_code}\\n' localhost:3000/products; done`;
@@ -151,7 +151,7 @@ describe('the sample app, built and started as `npm start` does', () => {
     // 4. The management API and readiness show it
     const list = await step('curl -s localhost:3000/circuit-breakers');
     expect(list.status).toBe(200);
-    expect(list.json.summary).toMatchObject({ total_breakers: 4, open: 1, health: 'degraded' });
+    expect(list.json.summary).toMatchObject({ total_breakers: 6, open: 1, health: 'degraded' });
     expect(list.json.breakers['catalog-list']).toMatchObject({ state: 'open', total_failures: 3, total_rejections: 2 });
 
     const unready = await step('curl -si localhost:3000/health/detailed');
@@ -182,6 +182,32 @@ describe('the sample app, built and started as `npm start` does', () => {
     const bad = await curl(app!, `curl -s -X POST localhost:3000/downstream/config -H 'Content-Type: application/json' -d '{"failureRate": 2}'`);
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('failureRate must be a number from 0 to 1, got 2');
+  });
+
+  it('runs the README shipping flow: retry inside the breaker, then the fallback chain\'s tiers', async () => {
+    const quote = () => step('curl -s localhost:3000/products/1/shipping');
+    const express = () => step('curl -s localhost:3000/circuit-breakers/carrier-express');
+    expect((await quote()).json).toEqual({ carrier: 'express', priceCents: 1490, days: 1 });
+
+    expect((await step(`curl -s -X POST localhost:3000/downstream/config -H 'Content-Type: application/json' -d '{"carriersDown": ["express"]}'`)).status).toBe(200);
+    expect(section).toContain('for i in 1 2 3; do curl -s localhost:3000/products/1/shipping; echo; done');
+    for (let i = 0; i < 3; i++) expect((await quote()).json).toEqual({ carrier: 'standard', priceCents: 590, days: 4 });
+    // three requests of three attempts each: three calls of the breaker, which opens at its threshold (3)
+    expect((await express()).json).toMatchObject({ state: 'open', total_successes: 1, total_failures: 3, total_requests: 4 });
+    expect((await quote()).json).toMatchObject({ carrier: 'standard' });
+    expect((await express()).json).toMatchObject({ state: 'open', total_failures: 3, total_rejections: 1 });
+
+    await step(`curl -s -X POST localhost:3000/downstream/config -H 'Content-Type: application/json' -d '{"carriersDown": ["express", "standard"]}'`);
+    for (let i = 0; i < 3; i++) expect((await quote()).json).toEqual({ carrier: 'flat-rate', priceCents: 990, days: 5 });
+    const standard = await curl(app!, 'curl -s localhost:3000/circuit-breakers/carrier-standard');
+    expect(standard.json).toMatchObject({ state: 'open', total_failures: 3 });
+    expect((await quote()).json).toMatchObject({ carrier: 'flat-rate' });
+    expect((await curl(app!, 'curl -s localhost:3000/circuit-breakers/carrier-standard')).json).toMatchObject({ total_failures: 3, total_rejections: 1 });
+
+    const bad = await curl(app!, `curl -s -X POST localhost:3000/downstream/config -H 'Content-Type: application/json' -d '{"carriersDown": ["drone"]}'`);
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('carriersDown must be a list of carriers among');
+    await curl(app!, `curl -s -X POST localhost:3000/downstream/config -H 'Content-Type: application/json' -d '{"carriersDown": []}'`);
   });
 
   it('takes breaker settings from CIRCUIT_BREAKER_* variables, and the admin token from CIRCUIT_BREAKER_ADMIN_TOKEN', async () => {

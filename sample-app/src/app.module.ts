@@ -14,6 +14,8 @@ import { MetricsController } from './metrics.controller.js';
 import { PaymentsClient } from './payments.client.js';
 import { PaymentsController } from './payments.controller.js';
 import { SharedBreakerState, SharedStateModule } from './shared-state.module.js';
+import { ShippingClient } from './shipping.client.js';
+import { ShippingService } from './shipping.service.js';
 
 @Module({
   imports: [
@@ -34,6 +36,8 @@ import { SharedBreakerState, SharedStateModule } from './shared-state.module.js'
     FlakyDownstream,
     CatalogClient,
     PaymentsClient,
+    ShippingClient,
+    ShippingService,
     CircuitBreakerHealthIndicator,
     // a CircuitBreakerOpenError from a service (no fallback) answers 503 with Retry-After
     { provide: APP_FILTER, useClass: CircuitBreakerExceptionFilter },

@@ -21,6 +21,10 @@ export const BREAKERS = {
   recommendations: 'recommendations',
   /** `PaymentsClient.charge`: a Promise, no fallback (a payment cannot be faked) */
   payments: 'payments',
+  /** `ShippingClient.expressQuote`: one breaker call per retry sequence (`@CircuitBreaker` above `@Retry`) */
+  expressCarrier: 'carrier-express',
+  /** the standard carrier's tier of the shipping fallback chain (the chain's own breaker) */
+  standardCarrier: 'carrier-standard',
 } as const;
 
 /** The catalog service's client: every method is one remote call, protected by a breaker. */

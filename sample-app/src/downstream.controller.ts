@@ -1,8 +1,8 @@
 import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { type DownstreamBehaviour, FlakyDownstream } from './flaky-downstream.js';
+import { type Carrier, CARRIERS, type DownstreamBehaviour, FlakyDownstream } from './flaky-downstream.js';
 
 /**
- * `GET /downstream/config` shows, `POST /downstream/config { failureRate?, latencyMs? }` changes it.
+ * `GET /downstream/config` shows, `POST /downstream/config { failureRate?, latencyMs?, carriersDown? }` changes it.
  * Both answer 409 with `DOWNSTREAM_URL`: the downstream is not simulated by this process then.
  */
 @Controller('downstream/config')
@@ -19,7 +19,7 @@ export class DownstreamController {
   @HttpCode(200)
   change(@Body() body: Record<string, unknown> | undefined): DownstreamBehaviour {
     this.assertSimulated();
-    const { failureRate, latencyMs } = body ?? {};
+    const { failureRate, latencyMs, carriersDown } = body ?? {};
     const problems: string[] = [];
     if (failureRate !== undefined && !(typeof failureRate === 'number' && failureRate >= 0 && failureRate <= 1)) {
       problems.push(`failureRate must be a number from 0 to 1, got ${JSON.stringify(failureRate)}`);
@@ -27,10 +27,14 @@ export class DownstreamController {
     if (latencyMs !== undefined && !(typeof latencyMs === 'number' && Number.isFinite(latencyMs) && latencyMs >= 0)) {
       problems.push(`latencyMs must be a number of milliseconds >= 0, got ${JSON.stringify(latencyMs)}`);
     }
+    if (carriersDown !== undefined && !(Array.isArray(carriersDown) && carriersDown.every((c) => (CARRIERS as readonly unknown[]).includes(c)))) {
+      problems.push(`carriersDown must be a list of carriers among ${CARRIERS.map((c) => JSON.stringify(c)).join(', ')}, got ${JSON.stringify(carriersDown)}`);
+    }
     if (problems.length > 0) throw new BadRequestException(problems);
     return this.downstream.configure({
       ...(failureRate !== undefined && { failureRate: failureRate as number }),
       ...(latencyMs !== undefined && { latencyMs: latencyMs as number }),
+      ...(carriersDown !== undefined && { carriersDown: [...new Set(carriersDown as Carrier[])] }),
     });
   }
 

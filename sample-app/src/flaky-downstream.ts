@@ -9,6 +9,20 @@ export interface DownstreamBehaviour {
   failureRate: number;
   /** delay before every answer, in milliseconds */
   latencyMs: number;
+  /** shipping carriers that are down (every quote request answered 503), e.g. `["express"]` */
+  carriersDown: Carrier[];
+}
+
+/** The shipping carriers the simulated downstream quotes for. */
+export const CARRIERS = ['express', 'standard'] as const;
+export type Carrier = (typeof CARRIERS)[number];
+
+/** A carrier's shipping quote (`GET /carriers/<carrier>/quotes/<productId>`). */
+export interface ShippingQuote {
+  carrier: Carrier | 'flat-rate';
+  /** in minor units (cents) */
+  priceCents: number;
+  days: number;
 }
 
 const PRODUCTS = [
@@ -42,14 +56,14 @@ export function downstreamUrl(env: NodeJS.ProcessEnv): string | undefined {
 
 /**
  * The remote services the breakers protect, failing and slowing down on demand: a small catalog
- * service and a payment provider, in a plain HTTP server in the same process, on a free port of its
+ * service, a payment provider and two shipping carriers, in a plain HTTP server in the same process, on a free port of its
  * own. With `DOWNSTREAM_URL` set, the sample calls that URL instead and starts no server.
  */
 @Injectable()
 export class FlakyDownstream implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(FlakyDownstream.name);
   private readonly server: Server = createServer((req, res) => void this.handle(req, res));
-  private behaviour: DownstreamBehaviour = { failureRate: 0, latencyMs: 0 };
+  private behaviour: DownstreamBehaviour = { failureRate: 0, latencyMs: 0, carriersDown: [] };
   private baseUrl = downstreamUrl(process.env) ?? '';
   /** true with `DOWNSTREAM_URL`: the downstream is not simulated here, so its behaviour cannot change here */
   readonly external = this.baseUrl !== '';
@@ -60,12 +74,13 @@ export class FlakyDownstream implements OnModuleInit, OnApplicationShutdown {
   }
 
   get config(): DownstreamBehaviour {
-    return { ...this.behaviour };
+    return { ...this.behaviour, carriersDown: [...this.behaviour.carriersDown] };
   }
 
   configure(change: Partial<DownstreamBehaviour>): DownstreamBehaviour {
     this.behaviour = { ...this.behaviour, ...change };
-    this.logger.warn(`Simulated downstream now fails ${this.behaviour.failureRate * 100}% of requests, latency ${this.behaviour.latencyMs} ms`);
+    const down = this.behaviour.carriersDown.length > 0 ? `, carriers down: ${this.behaviour.carriersDown.join(', ')}` : '';
+    this.logger.warn(`Simulated downstream now fails ${this.behaviour.failureRate * 100}% of requests, latency ${this.behaviour.latencyMs} ms${down}`);
     return this.config;
   }
 
@@ -99,6 +114,15 @@ export class FlakyDownstream implements OnModuleInit, OnApplicationShutdown {
       return found === undefined ? send(res, 404, { error: 'no such product' }) : send(res, 200, found);
     }
     if (path === '/recommendations') return send(res, 200, [PRODUCTS[1], PRODUCTS[2]]);
+    const quote = /^\/carriers\/(express|standard)\/quotes\/(\d+)$/.exec(path);
+    if (quote !== null) {
+      const carrier = quote[1] as Carrier;
+      if (this.behaviour.carriersDown.includes(carrier)) return send(res, 503, { error: `the ${carrier} carrier is down` });
+      const found = PRODUCTS.find((p) => p.id === Number(quote[2]));
+      if (found === undefined) return send(res, 404, { error: 'no such product' });
+      const shipping: ShippingQuote = carrier === 'express' ? { carrier, priceCents: 1490, days: 1 } : { carrier, priceCents: 590, days: 4 };
+      return send(res, 200, shipping);
+    }
     send(res, 404, { error: 'not found' });
   }
 }
