@@ -738,3 +738,26 @@ describe('CircuitBreakerOpenError built without a stack', () => {
     await expect(breaker.execute(ok)).rejects.toBeInstanceOf(CircuitBreakerOpenError);
   });
 });
+
+describe('executeApply', () => {
+  it('calls fn with this and the argument list, with the outcomes and rejections of execute', async () => {
+    const { breaker } = make({ failureThreshold: 1 });
+    const self = { base: 10 };
+    const add = function (this: typeof self, a: number, b: number) {
+      return Promise.resolve(this.base + a + b);
+    };
+    await expect(breaker.executeApply(add, self, [1, 2])).resolves.toBe(13);
+    await expect(breaker.executeApply(() => {
+      throw boom();
+    }, undefined, [])).rejects.toThrow('boom');
+    await expect(breaker.executeApply(add, self, [1, 2])).rejects.toBeInstanceOf(CircuitBreakerOpenError);
+    expect(breaker.snapshot()).toMatchObject({ total_successes: 1, total_failures: 1, total_rejections: 1 });
+  });
+
+  it('takes the general path (fallback, arguments) when the breaker needs it', async () => {
+    const { breaker } = make({ fallback: (_e: unknown, a: number) => `fallback ${a}` });
+    await expect(breaker.executeApply(async (a: number) => {
+      throw new Error(`no ${a}`);
+    }, undefined, [7])).resolves.toBe('fallback 7');
+  });
+});

@@ -203,6 +203,28 @@ export class Breaker {
   }
 
   /**
+   * `execute()` for method wrappers: calls `fn` with `thisArg` and an argument list (an `arguments`
+   * object will do), sparing the rest/spread of `execute(fn, ...args)` on the hot path.
+   */
+  executeApply<R>(fn: (...args: never[]) => R | PromiseLike<R>, thisArg: unknown, args: ArrayLike<unknown>): Promise<R> {
+    if (this.fast) {
+      let result: R | PromiseLike<R>;
+      try {
+        result = Reflect.apply(fn, thisArg, args);
+      } catch (error) {
+        this.onErr(error);
+        return Promise.reject(error);
+      }
+      if (result instanceof Promise) {
+        result.then(this.onOk, this.onErr);
+        return result;
+      }
+      return this.settleSyncResult(result, this.onOk, this.onErr);
+    }
+    return this.executeSlow((...list: unknown[]) => Reflect.apply(fn, thisArg, list) as R | PromiseLike<R>, Array.from(args));
+  }
+
+  /**
    * Asks for admission to make one call. Returns a permit to settle with the outcome, or throws
    * `CircuitBreakerOpenError` when the call is not admitted.
    */

@@ -14,7 +14,6 @@ export type AnyFunction = (this: any, ...args: any[]) => any;
 /** A method's fallback, resolved at bootstrap: called with the call's `this`, the error and the call's arguments. */
 export type LayerFallback = (self: unknown, error: unknown, args: ArrayLike<unknown>) => unknown;
 
-const apply = (fn: AnyFunction, self: unknown, args: ArrayLike<unknown>): unknown => fn.apply(self, args as unknown[]);
 /** The arguments of a call whose fallback-free path needs none after the call. */
 const NO_ARGS: ArrayLike<unknown> = Object.freeze([]);
 
@@ -72,7 +71,7 @@ export class BreakerCall {
   /**
    * The wrapper that replaces the method: `this` and the arguments pass through. Without a fallback
    * the arguments are needed for nothing but the call itself, so the sync and promise paths hand
-   * `arguments` straight to `apply` (V8 then allocates no arguments object) and create no closure.
+   * `arguments` straight to `breaker.executeApply` / `fn.apply` and create no closure.
    */
   toFunction(): AnyFunction {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
@@ -81,7 +80,7 @@ export class BreakerCall {
     /* eslint-disable prefer-rest-params */
     if (this.fallback === null && this.kind === 'promise') {
       return function circuitBreakerWrapper(this: unknown) {
-        return breaker.execute(apply, fn, this, arguments);
+        return breaker.executeApply(fn, this, arguments);
       };
     }
     if (this.fallback === null && this.kind === 'auto') {
