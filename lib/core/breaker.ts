@@ -184,22 +184,14 @@ export class Breaker {
    * the call (or resolves with `fallback`'s value when one is configured).
    */
   execute<A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>, ...args: A): Promise<R> {
-    if (this.fast) {
-      let result: R | PromiseLike<R>;
-      try {
-        result = fn(...args);
-      } catch (error) {
-        this.onErr(error);
-        return Promise.reject(error);
-      }
-      if (result instanceof Promise) {
-        // The caller gets fn's own promise: our handlers run first (registered first), no extra hop.
-        result.then(this.onOk, this.onErr);
-        return result;
-      }
-      return this.settleSyncResult(result, this.onOk, this.onErr);
+    if (!this.fast) return this.executeSlow(fn, args);
+    let result: R | PromiseLike<R>;
+    try {
+      result = fn(...args);
+    } catch (error) {
+      return this.thrown(error);
     }
-    return this.executeSlow(fn, args);
+    return this.adopt(result);
   }
 
   /**
@@ -207,21 +199,16 @@ export class Breaker {
    * object will do), sparing the rest/spread of `execute(fn, ...args)` on the hot path.
    */
   executeApply<R>(fn: (...args: never[]) => R | PromiseLike<R>, thisArg: unknown, args: ArrayLike<unknown>): Promise<R> {
-    if (this.fast) {
-      let result: R | PromiseLike<R>;
-      try {
-        result = Reflect.apply(fn, thisArg, args);
-      } catch (error) {
-        this.onErr(error);
-        return Promise.reject(error);
-      }
-      if (result instanceof Promise) {
-        result.then(this.onOk, this.onErr);
-        return result;
-      }
-      return this.settleSyncResult(result, this.onOk, this.onErr);
+    if (!this.fast) {
+      return this.executeSlow((...list: unknown[]) => Reflect.apply(fn, thisArg, list) as R | PromiseLike<R>, Array.from(args));
     }
-    return this.executeSlow((...list: unknown[]) => Reflect.apply(fn, thisArg, list) as R | PromiseLike<R>, Array.from(args));
+    let result: R | PromiseLike<R>;
+    try {
+      result = Reflect.apply(fn, thisArg, args);
+    } catch (error) {
+      return this.thrown(error);
+    }
+    return this.adopt(result);
   }
 
   /**
@@ -557,6 +544,22 @@ export class Breaker {
         throw error;
       },
     );
+  }
+
+  /** The fast path's outcome: fn's own promise with the generation's handlers attached, or a sync value settled now. */
+  private adopt<R>(result: R | PromiseLike<R>): Promise<R> {
+    if (result instanceof Promise) {
+      // The caller gets fn's own promise: our handlers run first (registered first), no extra hop.
+      result.then(this.onOk, this.onErr);
+      return result;
+    }
+    return this.settleSyncResult(result, this.onOk, this.onErr);
+  }
+
+  /** The fast path's synchronous throw from fn: counted, then rejected as it is. */
+  private thrown(error: unknown): Promise<never> {
+    this.onErr(error);
+    return Promise.reject(error);
   }
 
   private settleSyncResult<R>(result: R | PromiseLike<R>, onOk: (v: unknown) => void, onErr: (e: unknown) => void): Promise<R> {
