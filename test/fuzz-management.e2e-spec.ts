@@ -56,7 +56,9 @@ function raw(port: number, method: string, target: string, headers: Record<strin
     const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
     const lines = [`${method} ${target} HTTP/1.1`, 'Host: localhost', 'Connection: close', ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
     if (bytes.length > 0 || method === 'POST') lines.push(`Content-Length: ${bytes.length}`);
-    socket.end(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), bytes]));
+    // write, not end: a half-closed client looks like an aborted request, and the event stream may then
+    // close before its headers are out (a race, not an answer); `Connection: close` ends the exchange.
+    socket.write(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), bytes]));
   });
 }
 
