@@ -280,7 +280,7 @@ export class Breaker {
         failureCount = this.window.failures;
       }
     }
-    const snap: CircuitBreakerSnapshot = {
+    return {
       name: this.name,
       state,
       failure_count: failureCount,
@@ -295,17 +295,12 @@ export class Breaker {
       success_rate: total === 0 ? 100 : percent(this.successes, total),
       rejection_rate: total === 0 ? 0 : percent(this.rejections, total),
       failure_rate: total === 0 ? 0 : percent(this.failures, total),
+      // seconds, rounded up to a tenth; the key is present only while open
+      ...(this.s === OPEN && { time_until_retry: Math.ceil(Math.max(0, this.openUntil - this.clock.now()) / 100) / 10 }),
       opened_at: this.isoOf(this.openedAt),
       last_failure_at: this.isoOf(this.lastFailureAt),
       last_state_change_at: this.isoOf(this.lastChangeAt),
     };
-    if (this.s === OPEN) {
-      const ms = Math.max(0, this.openUntil - this.clock.now());
-      // Insert before the timestamps to keep the documented key order.
-      const { opened_at, last_failure_at, last_state_change_at, ...head } = snap;
-      return { ...head, time_until_retry: Math.ceil(ms / 100) / 10, opened_at, last_failure_at, last_state_change_at };
-    }
-    return snap;
   }
 
   /** Milliseconds until the breaker admits calls again; 0 when it admits them now. */
