@@ -95,6 +95,10 @@ describe('management API', () => {
         });
         onOpen?.();
       });
+      req.setTimeout(5_000, () => {
+        req.destroy();
+        reject(new Error(`GET ${path}: no forced_open event within 5 s`));
+      });
       req.on('error', reject);
       req.end();
     });
@@ -187,7 +191,7 @@ describe('management API', () => {
       expect(dashboard.headers['content-security-policy']).toEqual(expect.stringContaining("default-src 'none'"));
       expect(dashboard.text).toContain('/circuit-breakers');
 
-      const stream = await openStream('/circuit-breakers/events', () => setTimeout(() => payments.forceOpen(), 50));
+      const stream = await openStream('/circuit-breakers/events', () => payments.forceOpen());
       expect(stream.status).toBe(200);
       expect(stream.contentType).toMatch(/^text\/event-stream/);
       expect(stream.body).toContain('payments');
@@ -287,6 +291,12 @@ describe('management API', () => {
       const { http } = await start(CircuitBreakerModule.forRootAsync({ useFactory: () => ({}), management: { path: 'circuit-breakers' } }));
       await http.get('/circuit-breakers').expect(404);
       await http.post('/circuit-breakers/reset-all').expect(404);
+    });
+
+    it('forRootAsync: enabled, token or guards in the management extra fail at once, naming each key', () => {
+      expect(() => CircuitBreakerModule.forRootAsync({ useFactory: () => ({}), management: { path: 'cb', enabled: true, token: 's3cret' } }))
+        .toThrow(/forRootAsync management\.enabled: the management extra of forRootAsync carries `path` only[\s\S]*forRootAsync management\.token[^\n]*<redacted>/);
+      expect(() => CircuitBreakerModule.forRootAsync({ useFactory: () => ({}), management: { path: 'cb', token: 's3cret' } })).not.toThrow(/s3cret/);
     });
 
     it('a forRoot path is honoured', async () => {

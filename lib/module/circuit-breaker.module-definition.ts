@@ -1,13 +1,14 @@
 import { ConfigurableModuleBuilder, type DynamicModule, Logger, type Provider } from '@nestjs/common';
+import { CircuitBreakerConfigError } from '../core/index.js';
 import { CIRCUIT_BREAKER_LOGGER_CONTEXT, CIRCUIT_BREAKER_MODULE_OPTIONS, CIRCUIT_BREAKER_RAW_OPTIONS, DEFAULT_MANAGEMENT_PATH } from '../constants.js';
 import type {
   CircuitBreakerManagementOptions,
   CircuitBreakerModuleExtras,
   CircuitBreakerModuleOptions,
 } from './circuit-breaker-module-options.interface.js';
-import { managementControllers } from './management.js';
+import { managementControllers } from '../management/circuit-breaker-management.controller.js';
 import { cleanManagementPath, resolveModuleOptions } from './module-options.js';
-import { asyncManagementWithoutExtraWarning } from './module.messages.js';
+import { asyncManagementWithoutExtraWarning, MODULE_EXPECTED } from './module.messages.js';
 
 /** Whether `definition` comes from `forRoot` (its options are a value) rather than `forRootAsync`. */
 function isStatic(definition: DynamicModule): boolean {
@@ -41,6 +42,17 @@ export const { ConfigurableModuleClass: ConfigurableCircuitBreakerModule } = new
   .setExtras<CircuitBreakerModuleExtras>({ isGlobal: true, management: undefined }, (definition, extras) => {
     const staticOptions = isStatic(definition);
     const management = extras.management;
+    if (!staticOptions && management !== undefined) {
+      // Silently dropping `enabled: true` here would leave a dead API and no hint why.
+      const extraKeys = Object.keys(management).filter((key) => key !== 'path');
+      if (extraKeys.length > 0) {
+        throw new CircuitBreakerConfigError(extraKeys.map((key) => ({
+          path: `forRootAsync management.${key}`,
+          expected: MODULE_EXPECTED.asyncManagementExtra,
+          value: key === 'token' ? '<redacted>' : (management as unknown as Record<string, unknown>)[key], // never a secret in a message
+        })));
+      }
+    }
     return {
       ...definition,
       global: extras.isGlobal,

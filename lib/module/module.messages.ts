@@ -11,6 +11,7 @@ export const MODULE_EXPECTED = {
   extendsName: (known: readonly string[]) =>
     known.length === 0 ? 'names a config, but `configs` is empty' : `expected the name of a config (known: ${known.join(', ')})`,
   managementPath: 'expected a non-empty route path, e.g. "circuit-breakers"',
+  asyncManagementExtra: 'the management extra of forRootAsync carries `path` only; return enabled, token and guards from the factory',
   token: 'expected a non-empty string',
   guards: 'expected an array of guard classes or instances (objects with canActivate)',
   guard: 'expected a guard class or an instance with canActivate()',
@@ -22,7 +23,6 @@ export const ENV_EXPECTED = {
   positiveInteger: 'expected an integer >= 1',
   seconds: 'expected a number of seconds >= 0, e.g. 30 or 0.5',
   positiveSeconds: 'expected a number of seconds > 0, e.g. 30 or 0.5',
-  token: 'expected a non-empty token',
   aliasConflict: (other: string, otherValue: string) => `is an alias of ${other} (${JSON.stringify(otherValue)}): set one of them`,
   unknownVariable: (known: readonly string[]) => `unknown variable (known: ${known.join(', ')}, and CIRCUIT_BREAKER__<NAME>__<SETTING>)`,
   unknownSetting: (known: readonly string[]) => `unknown per-breaker setting (known: ${known.join(', ')})`,
