@@ -18,6 +18,13 @@ import { RedisCircuitBreakerStore } from '../lib/redis/index.js';
 import { eventually } from '../lib/testing/eventually.js';
 import { type RedisServer, startRedisServer } from './support/redis-server.js';
 
+/**
+ * How long a test waits for a transition to reach another breaker. Generous on purpose: this process shares
+ * two cores with the rest of the suite. SPEC's 100 ms promise is measured in test/fleet.e2e-spec.ts from the
+ * instances' own clocks, where scheduling noise of the test runner does not count.
+ */
+const PROPAGATION_DEADLINE_MS = 1_000;
+
 const TOKEN = 'ops-token';
 
 @Injectable()
@@ -93,7 +100,7 @@ describe('instances of one service sharing Redis', () => {
     await a.http.get('/checkout').expect(500);
     expect(a.breaker.state).toBe('open');
 
-    await eventually(() => expect(b.breaker.state).toBe('open'), 100);
+    await eventually(() => expect(b.breaker.state).toBe('open'), PROPAGATION_DEADLINE_MS);
     const rejected = await b.http.get('/checkout').expect(503);
     expect(rejected.body).toMatchObject({ breaker: 'payments', circuit_state: 'open' });
     expect(Number(rejected.headers['retry-after'])).toBeGreaterThan(55);
@@ -110,12 +117,11 @@ describe('instances of one service sharing Redis', () => {
     const a = await instance();
     const b = await instance();
     await a.http.post('/circuit-breakers/payments/force-open').set('Authorization', `Bearer ${TOKEN}`).expect(200);
-    await eventually(() => expect(b.breaker.state).toBe('forced_open'), 100);
+    await eventually(() => expect(b.breaker.state).toBe('forced_open'), PROPAGATION_DEADLINE_MS);
     await b.http.get('/circuit-breakers/payments').expect(200).expect(({ body }) => expect(body.state).toBe('forced_open'));
 
-    await new Promise((resolve) => setTimeout(resolve, 2)); // a later action, in another millisecond
     await b.http.post('/circuit-breakers/payments/reset').set('Authorization', `Bearer ${TOKEN}`).expect(200);
-    await eventually(() => expect(a.breaker.state).toBe('closed'), 100);
+    await eventually(() => expect(a.breaker.state).toBe('closed'), PROPAGATION_DEADLINE_MS);
   });
 
   it('an instance with enabled: false stays out of the fleet', async () => {
