@@ -18,8 +18,10 @@ export class HealthController {
   }
 
   /**
-   * Readiness, with every breaker's details: 503 while a breaker without a fallback is open.
-   * `catalog` serves stale copies when open, so it is reported but not critical.
+   * Readiness, with every breaker's details: 503 while a critical breaker (`catalog-list` or
+   * `recommendations`) is open. The others are reported only: `catalog` serves stale copies, the
+   * carriers have the shipping chain's flat rate, and a payment outage should not take the shop's
+   * catalog out of the load balancer.
    */
   @Get('detailed')
   @HealthCheck()
