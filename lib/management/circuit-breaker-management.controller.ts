@@ -26,8 +26,6 @@ import { circuitBreakerEventStream } from './event-stream.js';
 import { requestUrl } from './http-context.js';
 import { badBreakerNameMessage, unknownBreakerMessage } from './management.messages.js';
 
-/** Interval of the keep-alive event of `GET events` (proxies drop idle connections). */
-const EVENT_STREAM_HEARTBEAT_MS = 15_000;
 
 /** 400 for a name no breaker of a registry can have. */
 class BreakerNamePipe implements PipeTransform<string, string> {
@@ -60,7 +58,7 @@ export class CircuitBreakerManagementRoutes {
   /** Server-Sent Events: every state change (`?calls=true`: every call's outcome too). */
   @Sse('events')
   events(@Query('calls') calls?: string): Observable<MessageEvent> {
-    return circuitBreakerEventStream(this.registry, { perCall: calls === 'true', heartbeatMs: EVENT_STREAM_HEARTBEAT_MS });
+    return circuitBreakerEventStream(this.registry, { perCall: calls === 'true' });
   }
 
   /** The live dashboard page (no external assets), fed by `events`. */

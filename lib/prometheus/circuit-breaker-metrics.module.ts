@@ -11,7 +11,7 @@ export interface CircuitBreakerMetricsModuleOptions extends CircuitBreakerMetric
   registry?: Registry;
 }
 
-const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } = new ConfigurableModuleBuilder<CircuitBreakerMetricsModuleOptions>({
+const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE } = new ConfigurableModuleBuilder<CircuitBreakerMetricsModuleOptions>({
   moduleName: 'CircuitBreakerMetrics',
   optionsInjectionToken: CIRCUIT_BREAKER_METRICS_OPTIONS,
 })
@@ -63,9 +63,5 @@ export class CircuitBreakerMetricsModule extends ConfigurableModuleClass {
   /** @param options `{ registry?, observeCallDurations?, buckets? }` (default: prom-client's default registry) */
   static override forRoot(options: typeof OPTIONS_TYPE = {}) {
     return super.forRoot(options);
-  }
-
-  static override forRootAsync(options: typeof ASYNC_OPTIONS_TYPE) {
-    return super.forRootAsync(options);
   }
 }
