@@ -761,3 +761,19 @@ describe('executeApply', () => {
     }, undefined, [7])).resolves.toBe('fallback 7');
   });
 });
+
+describe('a call that moves its own breaker', () => {
+  it('counts its outcome in the generation it started in (stale after a reset it made itself)', async () => {
+    const { breaker } = make({ failureThreshold: 2 });
+    await expect(breaker.execute(() => {
+      breaker.reset();
+      return Promise.reject(boom());
+    })).rejects.toThrow('boom');
+    expect(breaker.snapshot().failure_count).toBe(0);
+    await expect(breaker.executeApply(() => {
+      breaker.reset();
+      throw boom();
+    }, undefined, [])).rejects.toThrow('boom');
+    expect(breaker.snapshot().failure_count).toBe(0);
+  });
+});

@@ -185,13 +185,16 @@ export class Breaker {
    */
   execute<A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>, ...args: A): Promise<R> {
     if (!this.fast) return this.executeSlow(fn, args);
+    // The handlers of the generation the call starts in: fn itself may move the breaker.
+    const onOk = this.onOk;
+    const onErr = this.onErr;
     let result: R | PromiseLike<R>;
     try {
       result = fn(...args);
     } catch (error) {
-      return this.thrown(error);
+      return thrown(error, onErr);
     }
-    return this.adopt(result);
+    return this.adopt(result, onOk, onErr);
   }
 
   /**
@@ -202,13 +205,15 @@ export class Breaker {
     if (!this.fast) {
       return this.executeSlow((...list: unknown[]) => Reflect.apply(fn, thisArg, list) as R | PromiseLike<R>, Array.from(args));
     }
+    const onOk = this.onOk;
+    const onErr = this.onErr;
     let result: R | PromiseLike<R>;
     try {
       result = Reflect.apply(fn, thisArg, args);
     } catch (error) {
-      return this.thrown(error);
+      return thrown(error, onErr);
     }
-    return this.adopt(result);
+    return this.adopt(result, onOk, onErr);
   }
 
   /**
@@ -541,20 +546,14 @@ export class Breaker {
     );
   }
 
-  /** The fast path's outcome: fn's own promise with the generation's handlers attached, or a sync value settled now. */
-  private adopt<R>(result: R | PromiseLike<R>): Promise<R> {
+  /** The fast path's outcome: fn's own promise with its generation's handlers attached, or a sync value settled now. */
+  private adopt<R>(result: R | PromiseLike<R>, onOk: (value: unknown) => void, onErr: (error: unknown) => void): Promise<R> {
     if (result instanceof Promise) {
       // The caller gets fn's own promise: our handlers run first (registered first), no extra hop.
-      result.then(this.onOk, this.onErr);
+      result.then(onOk, onErr);
       return result;
     }
-    return this.settleSyncResult(result, this.onOk, this.onErr);
-  }
-
-  /** The fast path's synchronous throw from fn: counted, then rejected as it is. */
-  private thrown(error: unknown): Promise<never> {
-    this.onErr(error);
-    return Promise.reject(error);
+    return this.settleSyncResult(result, onOk, onErr);
   }
 
   private settleSyncResult<R>(result: R | PromiseLike<R>, onOk: (v: unknown) => void, onErr: (e: unknown) => void): Promise<R> {
@@ -944,6 +943,12 @@ function rejectSoon<T>(error: unknown): Promise<T> {
   });
 }
 const RESOLVED = Promise.resolve();
+
+/** The fast path's synchronous throw from fn: counted in the call's generation, then rejected as it is. */
+function thrown(error: unknown, onErr: (error: unknown) => void): Promise<never> {
+  onErr(error);
+  return Promise.reject(error);
+}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
