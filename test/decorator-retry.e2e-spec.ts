@@ -47,6 +47,16 @@ class FlakyController {
     if (++this.attempts < 3) throw new Error('flaky');
     return { attempts: this.attempts };
   }
+
+  retryOnlyAttempts = 0;
+
+  /** @Retry alone on a route: retried by the interceptor it applies itself. */
+  @Get('retry-only')
+  @Retry(NO_WAIT)
+  retryOnly() {
+    if (++this.retryOnlyAttempts < 3) throw new Error('flaky');
+    return { attempts: this.retryOnlyAttempts };
+  }
 }
 
 describe('@CircuitBreaker with @Retry: the decorator order decides the nesting', () => {
@@ -83,6 +93,10 @@ describe('@CircuitBreaker with @Retry: the decorator order decides the nesting',
   it('retries a route handler inside its breaker: one breaker call for the request', async () => {
     await request(app.getHttpServer()).get('/flaky').expect(200, { attempts: 3 });
     expect(app.get(CircuitBreakerRegistry).get('route')!.snapshot()).toMatchObject({ state: 'closed', total_successes: 1, total_failures: 0 });
+  });
+
+  it('retries a route handler that has @Retry alone', async () => {
+    await request(app.getHttpServer()).get('/flaky/retry-only').expect(200, { attempts: 3 });
   });
 
   it('fails the boot on invalid @Retry options, naming the method', async () => {

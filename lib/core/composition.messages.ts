@@ -18,11 +18,6 @@ export function allTiersFailedMessage(tiers: readonly string[], errors: readonly
   return `All ${tiers.length} fallback tier${tiers.length === 1 ? '' : 's'} failed:\n${lines.join('\n')}`;
 }
 
-export function retryNotOnMethodMessage(target: object, key: string | symbol): string {
-  const owner = typeof target === 'function' ? target.name : target.constructor.name;
-  return `@Retry() decorates methods only; ${owner}.${String(key)} is not a method`;
-}
-
 export const RETRY_EXPECTED = {
   options: 'expected a retry options object { maxAttempts, baseDelayMs, maxDelayMs, multiplier, jitter, retryOn }',
   unknownKey: (known: readonly string[]) => `unknown option (known: ${known.join(', ')})`,

@@ -1,7 +1,8 @@
 // Every user-facing message of the decorators.
 
-export function notAMethodMessage(decorator: string, key: string | symbol): string {
-  return `@${decorator} decorates methods; ${String(key)} is not one`;
+export function notAMethodMessage(decorator: string, target: object, key: string | symbol): string {
+  const owner = typeof target === 'function' ? target.name : target.constructor.name;
+  return `@${decorator}() decorates methods only; ${owner}.${String(key)} is not a method`;
 }
 
 export const DECORATOR_EXPECTED = {

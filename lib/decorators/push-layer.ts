@@ -14,7 +14,7 @@ import { type CircuitBreakerLayer, getLayers } from './layers.js';
 export function pushLayer(target: object, key: string | symbol, descriptor: PropertyDescriptor, layer: CircuitBreakerLayer): void {
   const fn: unknown = descriptor.value;
   if (typeof fn !== 'function') {
-    throw new TypeError(notAMethodMessage(layer.kind === 'breaker' ? 'CircuitBreaker' : 'Retry', key));
+    throw new TypeError(notAMethodMessage(layer.kind === 'breaker' ? 'CircuitBreaker' : 'Retry', target, key));
   }
   Reflect.defineMetadata(CIRCUIT_BREAKER_LAYERS, [...getLayers(fn), layer], fn);
   const interceptors = (Reflect.getMetadata(INTERCEPTORS_METADATA, fn) as unknown[] | undefined) ?? [];

@@ -1,7 +1,6 @@
 import 'reflect-metadata';
-import { CIRCUIT_BREAKER_LAYERS } from '../constants.js';
-import { retryNotOnMethodMessage } from '../core/composition.messages.js';
 import type { RetryOptions } from '../core/retry.js';
+import { pushLayer } from './push-layer.js';
 
 /** The layer `@Retry` stores in the `CIRCUIT_BREAKER_LAYERS` array of a method. */
 export interface RetryLayer {
@@ -31,12 +30,9 @@ export interface RetryLayer {
  */
 export function Retry(options: RetryOptions = {}): MethodDecorator {
   return (target, key, descriptor) => {
-    const method: unknown = descriptor.value;
-    if (typeof method !== 'function') throw new TypeError(retryNotOnMethodMessage(target, key));
-    const layers: readonly unknown[] = Reflect.getMetadata(CIRCUIT_BREAKER_LAYERS, method) ?? [];
-    const layer: RetryLayer = { kind: 'retry', options };
-    // A copy: an inherited or shared array is never changed under someone else's feet.
-    Reflect.defineMetadata(CIRCUIT_BREAKER_LAYERS, [...layers, layer], method);
+    // Like @CircuitBreaker: the layer goes on a copy of the method's layers, and the interceptor
+    // protects the method when it is a route, RPC or WebSocket handler.
+    pushLayer(target, key, descriptor, { kind: 'retry', options });
     return descriptor;
   };
 }
