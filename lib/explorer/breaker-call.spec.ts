@@ -211,3 +211,23 @@ describe('BreakerCall', () => {
     });
   });
 });
+
+describe('BreakerCall Observable outcomes', () => {
+  it('a consumer that takes the first value and unsubscribes counts a success (half-open closes)', async () => {
+    const clock = new FakeClock();
+    const breaker = new Breaker('svc', { clock, failureThreshold: 1, resetTimeoutMs: 1_000 }, { logger: { error: () => undefined, warn: () => undefined } });
+    const call = new BreakerCall(() => new Observable((s) => s.next('first')), breaker, null, 'observable').toFunction();
+    breaker.tryAcquire().failure(new Error('trip'));
+    clock.advance(1_000);
+    expect(breaker.state).toBe('half_open');
+    await expect(firstValueFrom(call() as Observable<string>)).resolves.toBe('first'); // never completes on its own
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', total_ignored: 0 });
+  });
+
+  it('applies isFailureResult to the last value', async () => {
+    const breaker = new Breaker('svc', { clock: new FakeClock(), failureThreshold: 2, isFailureResult: (v) => (v as { status: number }).status >= 500 });
+    const call = new BreakerCall(() => of({ status: 200 }, { status: 503 }), breaker, null, 'observable').toFunction();
+    for (let i = 0; i < 2; i++) await lastValueFrom(call() as Observable<unknown>);
+    expect(breaker.snapshot()).toMatchObject({ state: 'open', total_failures: 2 });
+  });
+});

@@ -238,19 +238,30 @@ export class BreakerCall {
       }, timeoutMs);
       timer.unref?.();
     }
+    // The last value, for `isFailureResult`, and whether there was one: a consumer that unsubscribes
+    // after a value (`firstValueFrom`, `take(1)`) got its answer, so that call is a success.
+    let emitted = false;
+    let last: unknown;
     const inner = source.subscribe({
-      next: (value) => subscriber.next(value),
+      next: (value) => {
+        emitted = true; // before next(): the consumer may unsubscribe from inside it
+        last = value;
+        subscriber.next(value);
+      },
       error: fail,
       complete: () => {
         if (timer !== null) clearTimeout(timer);
-        permit.success();
+        if (emitted) permit.success(last);
+        else permit.success();
         subscriber.complete();
       },
     });
     subscriber.add(() => {
       if (timer !== null) clearTimeout(timer);
       inner.unsubscribe();
-      permit.ignore(); // nothing when already settled
+      // Nothing when already settled. Unsubscribed before any value: neither success nor failure.
+      if (emitted) permit.success(last);
+      else permit.ignore();
     });
   }
 
