@@ -777,3 +777,14 @@ describe('a call that moves its own breaker', () => {
     expect(breaker.snapshot().failure_count).toBe(0);
   });
 });
+
+describe('a count window smaller than minimumCalls', () => {
+  it('uses the window size as the minimum, so its rate rule can still open it', async () => {
+    const { breaker } = make({ window: { type: 'count', size: 5 }, failureRateThreshold: 50 });
+    expect(breaker.options.minimumCalls).toBe(5);
+    await failTimes(breaker, 4);
+    expect(breaker.state).toBe('closed');
+    await failTimes(breaker, 1);
+    expect(breaker.state).toBe('open');
+  });
+});

@@ -310,7 +310,8 @@ export function resolveOptions(options?: CircuitBreakerOptions): ResolvedOptions
     countRule: window === null ? failureThreshold : (o.failureThreshold ?? null),
     window,
     failureRateThreshold: o.failureRateThreshold ?? null,
-    minimumCalls: o.minimumCalls ?? DEFAULT_MINIMUM_CALLS,
+    // A count window never holds more than `size` calls: a larger minimum would silence its rate rules.
+    minimumCalls: Math.min(o.minimumCalls ?? DEFAULT_MINIMUM_CALLS, window?.type === 'count' ? window.size : Infinity),
     slowCallDurationMs: o.slowCallDurationMs ?? null,
     slowCallRateThreshold: o.slowCallRateThreshold ?? null,
     resetTimeoutMs: o.resetTimeoutMs ?? DEFAULT_RESET_TIMEOUT_MS,
