@@ -1,33 +1,74 @@
-// The public barrel of `nestjs-circuit-breaker`: explicit named exports only.
-export * from './core/index.js';
-export { Retry, type RetryLayer } from './decorators/retry.decorator.js';
-// NestJS integration: module, options, env config, registry, decorators, interceptor, error mapping.
-export {
-  CIRCUIT_BREAKER_LAYERS,
-  CIRCUIT_BREAKER_MODULE_OPTIONS,
-} from './constants.js';
-export {
-  type CircuitBreakerConfigEntry,
-  type CircuitBreakerManagementOptions,
-  type CircuitBreakerModuleExtras,
-  type CircuitBreakerModuleOptions,
-  type ResolvedCircuitBreakerModuleOptions,
-  type ResolvedManagementOptions,
-} from './module/circuit-breaker-module-options.interface.js';
+// The public API of `nestjs-circuit-breaker`: explicit named exports only. test/packaging pins the list
+// of runtime names, so that growing it is a decision. Store plumbing lives in `nestjs-circuit-breaker/store`.
+
+// The NestJS module, its options and the environment configuration
 export { CircuitBreakerModule } from './module/circuit-breaker.module.js';
-export { circuitBreakerConfigFromEnv } from './module/env.config.js';
+export type {
+  CircuitBreakerConfigEntry,
+  CircuitBreakerManagementOptions,
+  CircuitBreakerModuleOptions,
+} from './options/module-options.interface.js';
+export { circuitBreakerConfigFromEnv } from './options/env.config.js';
+
+// Decorators
+export { CircuitBreaker } from './decorators/circuit-breaker.decorator.js';
+export type { CircuitBreakerDecoratorOptions } from './decorators/layers.js';
+export { getCircuitBreakerToken, InjectCircuitBreaker } from './decorators/inject-circuit-breaker.decorator.js';
+export { Retry } from './decorators/retry.decorator.js';
+
+// The registry, the interceptor and the exception filter
 export {
   CircuitBreakerRegistry,
   type CircuitBreakerFleetHealth,
   type CircuitBreakerRegistryEvent,
   type CircuitBreakerRegistrySnapshot,
 } from './registry/circuit-breaker.registry.js';
-export { CircuitBreaker } from './decorators/circuit-breaker.decorator.js';
-export { getCircuitBreakerToken, InjectCircuitBreaker } from './decorators/inject-circuit-breaker.decorator.js';
-export { type BreakerLayer, type CircuitBreakerDecoratorOptions, type CircuitBreakerLayer } from './decorators/layers.js';
 export { CircuitBreakerInterceptor } from './interceptors/circuit-breaker.interceptor.js';
 export { CircuitBreakerExceptionFilter } from './interceptors/circuit-breaker-exception.filter.js';
-export { circuitOpenResponse, type CircuitOpenResponse } from './interceptors/open-error.mapping.js';
-// Event stream and dashboard page of the management API, for routes of your own.
-export { circuitBreakerEventStream, type CircuitBreakerEventStreamOptions, DEFAULT_HEARTBEAT_MS } from './management/event-stream.js';
+
+// The event stream and the dashboard page of the management API, for routes of your own
+export { circuitBreakerEventStream, type CircuitBreakerEventStreamOptions } from './management/event-stream.js';
 export { DASHBOARD_CONTENT_SECURITY_POLICY, type DashboardPageOptions, renderDashboard } from './management/dashboard.page.js';
+
+// The engine
+export { Breaker, type BreakerHooks, type BreakerPermit, type TransitionCount } from './core/breaker.js';
+export { CircuitState } from './core/circuit-state.js';
+export type { Clock } from './core/clock.js';
+export { executeWithFallback, FallbackChain, type FallbackTier } from './core/fallback-chain.js';
+export { retry, type RetryOptions, RetryPolicy } from './core/retry.js';
+export type {
+  BackoffOptions,
+  CircuitBreakerOptions,
+  CountWindowOptions,
+  ErrorClass,
+  ProbeOptions,
+  ResolvedOptions,
+  TimeWindowOptions,
+  WindowOptions,
+} from './core/options.js';
+export type { CircuitBreakerSnapshot } from './core/snapshot.js';
+export type { CircuitBreakerStore } from './store/store.interface.js';
+
+// Errors
+export {
+  CallTimeoutError,
+  CircuitBreakerConfigError,
+  CircuitBreakerError,
+  CircuitBreakerOpenError,
+  type ConfigProblem,
+} from './core/errors.js';
+export { AllTiersFailedError, RetryExhaustedError } from './core/composition-errors.js';
+
+// Events
+export type {
+  BreakerEventMap,
+  BreakerEventName,
+  BreakerListener,
+  BreakerLogger,
+  FailureEvent,
+  IgnoredEvent,
+  RejectedEvent,
+  StateChangeEvent,
+  SuccessEvent,
+  TimeoutEvent,
+} from './core/events.js';

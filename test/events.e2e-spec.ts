@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { type Breaker, BREAKER_EVENT_NAMES, CircuitBreakerModule, CircuitBreakerRegistry } from '../lib/index.js';
+import { BREAKER_EVENT_NAMES } from '../lib/core/events.js';
+import { type Breaker, CircuitBreakerModule, CircuitBreakerRegistry } from '../lib/index.js';
 import { FakeClock } from '../lib/testing/index.js';
 
 const TOKEN = 'events-test-token';

@@ -1,5 +1,5 @@
 import { registerAs } from '@nestjs/config';
-import { circuitBreakerConfigFromEnv } from '../module/env.config.js';
+import { circuitBreakerConfigFromEnv } from '../options/env.config.js';
 
 /**
  * The environment configuration of SPEC §3.1 as an `@nestjs/config` namespace (`circuitBreaker`):

@@ -1,4 +1,10 @@
-export { Breaker, type BreakerHooks, type BreakerPermit, type BreakerSync, type SharedTransition, type TransitionCount } from './breaker.js';
+export { Breaker, type BreakerHooks, type BreakerSync, guardedCallOf } from './breaker.js';
+export { type CallFallback, GuardedCall, optionsFallback, startCallTimer } from './guarded-call.js';
+export { guardedObservable, toObservable } from './guarded-observable.js';
+export { isObject, isRecord, isThenable } from './guards.js';
+export type { BreakerPermit } from './permit.js';
+export type { SharedTransition } from './remote-sync.js';
+export type { TransitionCount } from './state-machine.js';
 export { CircuitState, CIRCUIT_STATES } from './circuit-state.js';
 export { type Clock, monotonicClock } from './clock.js';
 export {
@@ -47,18 +53,4 @@ export {
   RetryPolicy,
   validateRetryOptions,
 } from './retry.js';
-export {
-  checkStoreOptions,
-  type CircuitBreakerStore,
-  decodeStoreMessage,
-  decodeTransition,
-  encodeStoreMessage,
-  encodeTransition,
-  InMemoryCircuitBreakerStore,
-  type InMemoryCircuitBreakerStoreOptions,
-  InMemoryStoreBackend,
-  SharedStateStore,
-  type SharedStateStoreOptions,
-  type SharedStoreMessage,
-  type StoreLogger,
-} from './store.js';
+export { describeStoreError, redactCredentials, safeOptionValue } from './redaction.js';

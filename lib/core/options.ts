@@ -1,6 +1,7 @@
 import type { Clock } from './clock.js';
 import { monotonicClock } from './clock.js';
 import { CircuitBreakerConfigError, type ConfigProblem } from './errors.js';
+import { isRecord } from './guards.js';
 
 /** The last `size` calls. */
 export interface CountWindowOptions {
@@ -172,7 +173,6 @@ const DEFAULT_RESOLVED: ResolvedOptions = Object.freeze({
 });
 
 type Check = (value: unknown) => boolean;
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (min: number): Check => (v) => typeof v === 'number' && Number.isInteger(v) && v >= min;
 const isPercent: Check = (v) => typeof v === 'number' && v > 0 && v <= 100;
 const isNonNegativeMs: Check = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
@@ -188,7 +188,7 @@ export function validateCircuitBreakerOptions(options: unknown, path = ''): Conf
   const problems: ConfigProblem[] = [];
   const at = (key: string) => (path ? `${path}.${key}` : key);
   if (options === undefined) return problems;
-  if (!isObject(options)) {
+  if (!isRecord(options)) {
     problems.push({ path: path || 'options', expected: 'expected an options object', value: options });
     return problems;
   }
@@ -214,7 +214,7 @@ export function validateCircuitBreakerOptions(options: unknown, path = ''): Conf
   check('isFailure', isFunction, 'expected a function (error) => boolean');
   check('isFailureResult', isFunction, 'expected a function (value) => boolean');
   check('fallback', isFunction, 'expected a function (error, ...args) => value');
-  check('clock', (v) => isObject(v) && typeof v.now === 'function', 'expected an object with a now() method');
+  check('clock', (v) => isRecord(v) && typeof v.now === 'function', 'expected an object with a now() method');
 
   const ignore = options.ignore;
   if (ignore !== undefined) {
@@ -226,7 +226,7 @@ export function validateCircuitBreakerOptions(options: unknown, path = ''): Conf
 
   const window = options.window;
   if (window !== undefined) {
-    if (!isObject(window) || (window.type !== 'count' && window.type !== 'time')) {
+    if (!isRecord(window) || (window.type !== 'count' && window.type !== 'time')) {
       problems.push({ path: at('window'), expected: "expected { type: 'count', size } or { type: 'time', durationMs }", value: window });
     } else {
       const allowed = window.type === 'count' ? ['type', 'size'] : ['type', 'durationMs', 'buckets'];
@@ -264,7 +264,7 @@ export function validateCircuitBreakerOptions(options: unknown, path = ''): Conf
 
   const backoff = options.backoff;
   if (backoff !== undefined) {
-    if (!isObject(backoff)) {
+    if (!isRecord(backoff)) {
       problems.push({ path: at('backoff'), expected: 'expected { multiplier, maxMs, jitter? }', value: backoff });
     } else {
       for (const key of Object.keys(backoff)) {
@@ -282,7 +282,7 @@ export function validateCircuitBreakerOptions(options: unknown, path = ''): Conf
 
   const probe = options.probe;
   if (probe !== undefined) {
-    if (!isObject(probe)) {
+    if (!isRecord(probe)) {
       problems.push({ path: at('probe'), expected: 'expected { intervalMs, fn }', value: probe });
     } else {
       for (const key of Object.keys(probe)) {
@@ -297,7 +297,7 @@ export function validateCircuitBreakerOptions(options: unknown, path = ''): Conf
 
 /** Validates and applies defaults. Throws `CircuitBreakerConfigError` listing every problem. */
 export function resolveOptions(options?: CircuitBreakerOptions): ResolvedOptions {
-  if (options === undefined || (isObject(options) && Object.keys(options).length === 0)) return DEFAULT_RESOLVED;
+  if (options === undefined || (isRecord(options) && Object.keys(options).length === 0)) return DEFAULT_RESOLVED;
   const problems = validateCircuitBreakerOptions(options);
   if (problems.length > 0) throw new CircuitBreakerConfigError(problems);
   const o: CircuitBreakerOptions = options;

@@ -1,6 +1,7 @@
 import { RetryExhaustedError } from './composition-errors.js';
 import { RETRY_EXPECTED } from './composition.messages.js';
 import { CircuitBreakerConfigError, CircuitBreakerOpenError, type ConfigProblem } from './errors.js';
+import { isRecord } from './guards.js';
 
 /** How to retry a failing call: exponential backoff with full jitter. */
 export interface RetryOptions {
@@ -60,7 +61,6 @@ export const RETRY_OPTION_KEYS: readonly (keyof RetryOptions)[] = ['maxAttempts'
 /** setTimeout's largest delay; longer ones fire at once. */
 const MAX_TIMER_MS = 2_147_483_647;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isDelayMs = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_TIMER_MS;
 
 /**
@@ -71,7 +71,7 @@ export function validateRetryOptions(options: unknown, path = ''): ConfigProblem
   const problems: ConfigProblem[] = [];
   const at = (key: string) => (path ? `${path}.${key}` : key);
   if (options === undefined) return problems;
-  if (!isObject(options)) {
+  if (!isRecord(options)) {
     problems.push({ path: path || 'options', expected: RETRY_EXPECTED.options, value: options });
     return problems;
   }

@@ -1,9 +1,7 @@
-import { CircuitBreakerConfigError } from '../core/index.js';
+import { CircuitBreakerConfigError, isRecord } from '../core/index.js';
 import { DECORATOR_EXPECTED } from './decorators.messages.js';
 import type { CircuitBreakerDecoratorOptions } from './layers.js';
 import { pushLayer } from './push-layer.js';
-
-const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Protects a method with a named circuit breaker. It only stores metadata: at bootstrap the
@@ -24,10 +22,10 @@ export function CircuitBreaker(name: string, options?: CircuitBreakerDecoratorOp
 export function CircuitBreaker(nameOrOptions?: string | CircuitBreakerDecoratorOptions, maybeOptions?: CircuitBreakerDecoratorOptions): MethodDecorator {
   const named = typeof nameOrOptions === 'string';
   const options = named ? maybeOptions : nameOrOptions;
-  if (!named && nameOrOptions !== undefined && !isObject(nameOrOptions)) {
+  if (!named && nameOrOptions !== undefined && !isRecord(nameOrOptions)) {
     throw new CircuitBreakerConfigError([{ path: '@CircuitBreaker(…)', expected: DECORATOR_EXPECTED.nameOrOptions, value: nameOrOptions }]);
   }
-  if (options !== undefined && !isObject(options)) {
+  if (options !== undefined && !isRecord(options)) {
     throw new CircuitBreakerConfigError([{ path: '@CircuitBreaker(name, …)', expected: DECORATOR_EXPECTED.options, value: options }]);
   }
   const name = named ? nameOrOptions : undefined;

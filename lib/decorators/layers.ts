@@ -1,6 +1,7 @@
-import type { CircuitBreakerOptions } from '../core/index.js';
 import { CIRCUIT_BREAKER_LAYERS } from '../constants.js';
-import type { RetryLayer } from './retry.decorator.js';
+import type { CircuitBreakerOptions, RetryOptions } from '../core/index.js';
+
+// Every kind of wrapping layer that method decorators store, and how the explorer reads them back.
 
 /**
  * Options of `@CircuitBreaker`: the engine options (the decorator layer of the precedence
@@ -26,6 +27,12 @@ export interface BreakerLayer {
   /** @default `ClassName.methodName` of the provider or controller */
   name?: string;
   options?: CircuitBreakerDecoratorOptions;
+}
+
+/** The layer `@Retry` stores. */
+export interface RetryLayer {
+  kind: 'retry';
+  options: RetryOptions;
 }
 
 /** A wrapping layer of a decorated method; see `CIRCUIT_BREAKER_LAYERS`. */

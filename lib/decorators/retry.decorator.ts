@@ -1,12 +1,6 @@
 import 'reflect-metadata';
-import type { RetryOptions } from '../core/retry.js';
+import type { RetryOptions } from '../core/index.js';
 import { pushLayer } from './push-layer.js';
-
-/** The layer `@Retry` stores in the `CIRCUIT_BREAKER_LAYERS` array of a method. */
-export interface RetryLayer {
-  kind: 'retry';
-  options: RetryOptions;
-}
 
 /**
  * Retries the method with exponential backoff and full jitter (see `retry()` for the options and their

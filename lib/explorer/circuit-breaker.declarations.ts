@@ -2,15 +2,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import { PATH_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
-import { CircuitBreakerConfigError, type ConfigProblem } from '../core/index.js';
+import { CircuitBreakerConfigError, type ConfigProblem, isRecord } from '../core/index.js';
 import {
   CIRCUIT_BREAKER_MODULE_OPTIONS,
   MICROSERVICE_PATTERN_METADATA,
   WS_MESSAGE_MAPPING_METADATA,
 } from '../constants.js';
 import { type CircuitBreakerDecoratorOptions, type CircuitBreakerLayer, getLayers } from '../decorators/layers.js';
-import type { CircuitBreakerConfigEntry, ResolvedCircuitBreakerModuleOptions } from '../module/circuit-breaker-module-options.interface.js';
-import { breakerNameProblems, matchingBreakerKeys, validateOptionLayer } from '../module/module-options.js';
+import type { CircuitBreakerConfigEntry, ResolvedCircuitBreakerModuleOptions } from '../options/module-options.interface.js';
+import { breakerNameProblems, matchingBreakerKeys, validateOptionLayer } from '../options/module-options.js';
 import type { DeclaredBreakerOptions } from '../registry/circuit-breaker.registry.js';
 import type { AnyFunction } from './breaker-call.js';
 import { EXPLORER_EXPECTED } from './explorer.messages.js';
@@ -47,12 +47,10 @@ interface Declaration {
   where: string;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => sameValue(v, b[i]));
-  if (isObject(a) && isObject(b) && Object.getPrototypeOf(a) === Object.prototype && Object.getPrototypeOf(b) === Object.prototype) {
+  if (isRecord(a) && isRecord(b) && Object.getPrototypeOf(a) === Object.prototype && Object.getPrototypeOf(b) === Object.prototype) {
     const keys = Object.keys(a).filter((k) => a[k] !== undefined);
     return keys.length === Object.keys(b).filter((k) => b[k] !== undefined).length && keys.every((k) => sameValue(a[k], b[k]));
   }
@@ -127,7 +125,7 @@ export class CircuitBreakerDeclarations implements DeclaredBreakerOptions {
       return [(metatype as { prototype: object }).prototype, (metatype as { name: string }).name];
     }
     const instance: unknown = wrapper.instance;
-    if (!isObject(instance) || (wrapper.isFactory && !wrapper.isDependencyTreeStatic())) return undefined;
+    if (!isRecord(instance) || (wrapper.isFactory && !wrapper.isDependencyTreeStatic())) return undefined;
     const prototype = Object.getPrototypeOf(instance) as object | null;
     if (prototype === null || prototype === Object.prototype) return undefined;
     return [prototype, (instance.constructor as { name?: string } | undefined)?.name ?? 'Object'];

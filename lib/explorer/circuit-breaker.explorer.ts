@@ -1,19 +1,15 @@
 import { type CallHandler, type ExecutionContext, Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import { CircuitBreakerConfigError, type ConfigProblem } from '../core/index.js';
+import { CircuitBreakerConfigError, type ConfigProblem, isObject } from '../core/index.js';
 import { CIRCUIT_BREAKER_DECLARATIONS, CIRCUIT_BREAKER_LOGGER_CONTEXT } from '../constants.js';
 import type { CircuitBreakerDecoratorOptions } from '../decorators/layers.js';
 import { OpenErrorMapper } from '../interceptors/open-error.mapping.js';
+import { type ProtectedHandler, ProtectedHandlers } from '../interceptors/protected-handlers.js';
 import { CircuitBreakerRegistry } from '../registry/circuit-breaker.registry.js';
 import { type AnyFunction, BreakerCall, type LayerFallback, type ReturnKind } from './breaker-call.js';
 import type { CircuitBreakerDeclarations, DecoratedMethod } from './circuit-breaker.declarations.js';
 import { EXPLORER_EXPECTED, requestScopedWarning } from './explorer.messages.js';
 import { wrapRetryLayer } from './retry.wrapper.js';
-
-/** A protected route, RPC or WebSocket handler, as `CircuitBreakerInterceptor` runs it. */
-export type ProtectedHandler = (context: ExecutionContext, next: CallHandler) => Observable<unknown>;
-
-const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null;
 
 /** The innermost layer of a handler: the handler itself, as Nest's interceptor chain runs it. */
 const callHandler: AnyFunction = (_context: ExecutionContext, next: CallHandler) => next.handle();
@@ -49,13 +45,12 @@ function copyMetadata(original: AnyFunction, wrapper: AnyFunction): void {
 @Injectable()
 export class CircuitBreakerExplorer implements OnModuleInit {
   private readonly logger = new Logger(CIRCUIT_BREAKER_LOGGER_CONTEXT);
-  /** controller or gateway class → handler function → protected handler */
-  private readonly handlers = new Map<object, Map<AnyFunction, ProtectedHandler>>();
 
   constructor(
     @Inject(CIRCUIT_BREAKER_DECLARATIONS) private readonly declarations: CircuitBreakerDeclarations,
     private readonly registry: CircuitBreakerRegistry,
     private readonly mapper: OpenErrorMapper,
+    private readonly handlers: ProtectedHandlers,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -90,11 +85,6 @@ export class CircuitBreakerExplorer implements OnModuleInit {
     await Promise.all([...transports].map((transport) => this.mapper.load(transport)));
   }
 
-  /** The protected form of a decorated handler of `controller`, or undefined for any other handler. */
-  handlerFor(controller: object, handler: Function): ProtectedHandler | undefined {
-    return this.handlers.get(controller)?.get(handler as AnyFunction);
-  }
-
   private protectHandler(prototype: object, method: DecoratedMethod, instance: object | undefined, problems: ConfigProblem[]): void {
     const namedFallback = method.layers.find((l) => l.kind === 'breaker' && typeof l.options?.fallback === 'string');
     if (instance === undefined && namedFallback !== undefined) {
@@ -103,10 +93,7 @@ export class CircuitBreakerExplorer implements OnModuleInit {
     }
     const composed = this.compose(method, callHandler, 'observable', problems);
     const handle: ProtectedHandler = (context, next) => composed.call(instance, context, next) as Observable<unknown>;
-    const controller = (prototype as { constructor: object }).constructor;
-    let byHandler = this.handlers.get(controller);
-    if (byHandler === undefined) this.handlers.set(controller, (byHandler = new Map()));
-    byHandler.set(method.fn, handle);
+    this.handlers.set((prototype as { constructor: object }).constructor, method.fn, handle);
   }
 
   /** Wraps `inner` in the method's layers, innermost first. */

@@ -1,4 +1,5 @@
 import { isObservable, type Observable, retry as retryWhen, throwError, timer } from 'rxjs';
+import { isThenable } from '../core/guards.js';
 import { RetryPolicy, type RetryOptions } from '../core/retry.js';
 
 /** Where a retry layer sits: names the method in errors. */
@@ -56,8 +57,4 @@ function retryObservable<T>(policy: RetryPolicy, source: Observable<T>, firstAtt
       },
     }),
   );
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
 }

@@ -1,8 +1,8 @@
 import { type CallHandler, type ExecutionContext, HttpException, HttpStatus, Injectable, type NestInterceptor } from '@nestjs/common';
 import { catchError, type Observable, throwError } from 'rxjs';
 import { CallTimeoutError, CircuitBreakerOpenError } from '../core/index.js';
-import { CircuitBreakerExplorer } from '../explorer/circuit-breaker.explorer.js';
 import { callTimeoutResponse, OpenErrorMapper } from './open-error.mapping.js';
+import { ProtectedHandlers } from './protected-handlers.js';
 
 /**
  * Applies a handler's `@CircuitBreaker` (the decorator adds this interceptor itself) to route, RPC
@@ -14,12 +14,12 @@ import { callTimeoutResponse, OpenErrorMapper } from './open-error.mapping.js';
 @Injectable()
 export class CircuitBreakerInterceptor implements NestInterceptor {
   constructor(
-    private readonly explorer: CircuitBreakerExplorer,
+    private readonly handlers: ProtectedHandlers,
     private readonly mapper: OpenErrorMapper,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const handler = this.explorer.handlerFor(context.getClass(), context.getHandler());
+    const handler = this.handlers.get(context.getClass(), context.getHandler());
     if (handler === undefined) return next.handle();
     return handler(context, next).pipe(
       catchError((error: unknown) => {

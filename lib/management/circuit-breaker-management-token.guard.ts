@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { CIRCUIT_BREAKER_MODULE_OPTIONS } from '../constants.js';
-import type { ResolvedCircuitBreakerModuleOptions } from '../module/circuit-breaker-module-options.interface.js';
+import type { ResolvedCircuitBreakerModuleOptions } from '../options/module-options.interface.js';
 import { headerOf, requestOf, setResponseHeader } from './http-context.js';
 import { MISSING_TOKEN_MESSAGE, WRONG_TOKEN_MESSAGE, writesNotConfiguredMessage } from './management.messages.js';
 

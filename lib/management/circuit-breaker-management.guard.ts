@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, ForbiddenException, Inject, In
 import { ModuleRef } from '@nestjs/core';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { CIRCUIT_BREAKER_MODULE_OPTIONS } from '../constants.js';
-import type { ResolvedCircuitBreakerModuleOptions } from '../module/circuit-breaker-module-options.interface.js';
+import type { ResolvedCircuitBreakerModuleOptions } from '../options/module-options.interface.js';
 import { requestOf, requestUrl } from './http-context.js';
 import { FORBIDDEN_MESSAGE, routeNotFoundMessage } from './management.messages.js';
 

@@ -5,10 +5,10 @@ import type {
   CircuitBreakerManagementOptions,
   CircuitBreakerModuleExtras,
   CircuitBreakerModuleOptions,
-} from './circuit-breaker-module-options.interface.js';
+} from '../options/module-options.interface.js';
 import { managementControllers } from '../management/circuit-breaker-management.controller.js';
-import { cleanManagementPath, resolveModuleOptions } from './module-options.js';
-import { asyncManagementWithoutExtraWarning, MODULE_EXPECTED } from './module.messages.js';
+import { cleanManagementPath, resolveModuleOptions } from '../options/module-options.js';
+import { asyncManagementWithoutExtraWarning, MODULE_EXPECTED } from '../options/options.messages.js';
 
 /** Whether `definition` comes from `forRoot` (its options are a value) rather than `forRootAsync`. */
 function isStatic(definition: DynamicModule): boolean {

@@ -5,8 +5,9 @@ import { getCircuitBreakerToken } from '../decorators/inject-circuit-breaker.dec
 import { CircuitBreakerDeclarations } from '../explorer/circuit-breaker.declarations.js';
 import { CircuitBreakerExplorer } from '../explorer/circuit-breaker.explorer.js';
 import { OpenErrorMapper } from '../interceptors/open-error.mapping.js';
+import { ProtectedHandlers } from '../interceptors/protected-handlers.js';
 import { CircuitBreakerRegistry } from '../registry/circuit-breaker.registry.js';
-import type { CircuitBreakerModuleExtras, CircuitBreakerModuleOptions } from './circuit-breaker-module-options.interface.js';
+import type { CircuitBreakerModuleExtras, CircuitBreakerModuleOptions } from '../options/module-options.interface.js';
 import { ConfigurableCircuitBreakerModule } from './circuit-breaker.module-definition.js';
 
 /** Provides `@InjectCircuitBreaker(name)` tokens; see `CircuitBreakerModule.forFeature`. */
@@ -28,8 +29,9 @@ export class CircuitBreakerFeatureModule {}
     CircuitBreakerRegistry,
     CircuitBreakerExplorer,
     OpenErrorMapper,
+    ProtectedHandlers,
   ],
-  exports: [CircuitBreakerRegistry, CircuitBreakerExplorer, OpenErrorMapper, CIRCUIT_BREAKER_MODULE_OPTIONS],
+  exports: [CircuitBreakerRegistry, ProtectedHandlers, OpenErrorMapper, CIRCUIT_BREAKER_MODULE_OPTIONS],
 })
 export class CircuitBreakerModule extends ConfigurableCircuitBreakerModule {
   /** Registers the module with `options` (every one optional: `forRoot()` runs on the defaults). */

@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { SharedTransition } from '../core/breaker.js';
-import type { ConfigProblem } from '../core/errors.js';
+import { type ConfigProblem, describeStoreError, safeOptionValue, type SharedTransition } from '../core/index.js';
 import {
   checkStoreOptions,
   decodeStoreMessage,
@@ -10,8 +9,8 @@ import {
   SharedStateStore,
   type SharedStateStoreOptions,
   type SharedStoreMessage,
-} from '../core/store.js';
-import { describeStoreError, safeOptionValue, STORE_CAUSES } from '../core/store.messages.js';
+} from '../store/index.js';
+import { STORE_CAUSES } from '../store/store.messages.js';
 import { REDIS_EXPECTED } from './redis.messages.js';
 import { LEASE_SCRIPT, RELEASE_SCRIPT, type RedisScript, WRITE_SCRIPT } from './redis.scripts.js';
 

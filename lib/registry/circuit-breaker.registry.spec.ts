@@ -1,8 +1,8 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { BadRequestException, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { type Breaker, CircuitBreakerConfigError } from '../core/index.js';
-import type { CircuitBreakerModuleOptions } from '../module/circuit-breaker-module-options.interface.js';
-import { resolveModuleOptions } from '../module/module-options.js';
+import type { CircuitBreakerModuleOptions } from '../options/module-options.interface.js';
+import { resolveModuleOptions } from '../options/module-options.js';
 import { FakeClock } from '../testing/fake-clock.js';
 import { CircuitBreakerRegistry, type CircuitBreakerRegistryEvent } from './circuit-breaker.registry.js';
 

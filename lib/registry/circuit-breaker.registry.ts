@@ -9,12 +9,12 @@ import {
   CircuitBreakerConfigError,
   type CircuitBreakerOptions,
   type CircuitBreakerSnapshot,
-  type CircuitBreakerStore,
   type StateChangeEvent,
 } from '../core/index.js';
+import type { CircuitBreakerStore } from '../store/index.js';
 import { CIRCUIT_BREAKER_DECLARATIONS, CIRCUIT_BREAKER_LOGGER_CONTEXT, CIRCUIT_BREAKER_MODULE_OPTIONS } from '../constants.js';
-import type { CircuitBreakerConfigEntry, ResolvedCircuitBreakerModuleOptions } from '../module/circuit-breaker-module-options.interface.js';
-import { breakerNameProblems, breakerOptionsFor } from '../module/module-options.js';
+import type { CircuitBreakerConfigEntry, ResolvedCircuitBreakerModuleOptions } from '../options/module-options.interface.js';
+import { breakerNameProblems, breakerOptionsFor } from '../options/module-options.js';
 import { createdListenerThrewMessage, REGISTRY_EXPECTED, storeAttachFailedMessage, transitionMessage } from './registry.messages.js';
 
 /** One event of one breaker of a registry: `{ type, name, ...payload }`. */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Breaker } from '../core/breaker.js';
 import type { CircuitBreakerOptions } from '../core/options.js';
-import type { CircuitBreakerStore } from '../core/store.js';
+import type { CircuitBreakerStore } from '../store/index.js';
 import { eventually as retryUntil } from './eventually.js';
 import type { Clock } from '../core/clock.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { configErrorMessage as messageOf } from '../../test/support/config-error.js';
-import type { CircuitBreakerModuleOptions } from './circuit-breaker-module-options.interface.js';
+import type { CircuitBreakerModuleOptions } from './module-options.interface.js';
 import { breakerOptionsFor, matchingBreakerKeys, resolveModuleOptions, validateOptionLayer } from './module-options.js';
 
 describe('resolveModuleOptions', () => {

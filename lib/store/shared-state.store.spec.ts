@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { FakeClock } from '../testing/fake-clock.js';
 import { describeCircuitBreakerStoreContract } from '../testing/store-contract.js';
-import { Breaker, type SharedTransition } from './breaker.js';
-import { CircuitBreakerConfigError } from './errors.js';
-import type { CircuitBreakerOptions } from './options.js';
-import { InMemoryCircuitBreakerStore, InMemoryStoreBackend, type SharedStoreMessage } from './store.js';
+import { Breaker, type SharedTransition } from '../core/breaker.js';
+import { CircuitBreakerConfigError } from '../core/errors.js';
+import type { CircuitBreakerOptions } from '../core/options.js';
+import { InMemoryCircuitBreakerStore, InMemoryStoreBackend, type SharedStoreMessage } from './index.js';
 
 describeCircuitBreakerStoreContract('InMemoryCircuitBreakerStore', () => {
   const backend = new InMemoryStoreBackend();

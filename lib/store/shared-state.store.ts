@@ -1,73 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import type { Breaker, BreakerSync, SharedTransition } from './breaker.js';
-import { CircuitBreakerConfigError, CircuitBreakerError, type ConfigProblem } from './errors.js';
+import { type Breaker, type BreakerSync, CircuitBreakerError, type SharedTransition } from '../core/index.js';
 import {
-  safeOptionValue,
+  consoleStoreLogger,
+  type CircuitBreakerStore,
+  type SharedStateStoreOptions,
+  type SharedStoreMessage,
+  type StoreLogger,
+} from './store.interface.js';
+import {
   STORE_CAUSES,
-  STORE_EXPECTED,
   STORE_OPERATIONS,
   storeAlreadyAttachedMessage,
   storeAvailableMessage,
   storeClosedMessage,
   storeUnavailableMessage,
 } from './store.messages.js';
-
-/**
- * Shares breaker state between the instances of a service: pass one as the module's `store` option
- * (e.g. `new RedisCircuitBreakerStore({ client })` from `nestjs-circuit-breaker/redis`).
- *
- * What is shared: transitions (open with the end of its open period, forced open, disabled, reset,
- * closed) and a fleet-wide half-open lease. What stays local: windows, failure counts and statistics.
- * The CLOSED hot path never waits for a store.
- *
- * To check an implementation, run `describeCircuitBreakerStoreContract` from
- * `nestjs-circuit-breaker/testing/store-contract`.
- */
-export interface CircuitBreakerStore {
-  /**
-   * Connects a breaker to the fleet: loads its shared state and applies it, then shares its
-   * transitions and applies those of other instances until the returned function detaches it.
-   * Resolves once the shared state is applied, or could not be loaded in time (the breaker then
-   * starts from local state and catches up when the store is back).
-   */
-  attach(breaker: Breaker): Promise<() => void>;
-  /** Detaches every breaker and releases what the store opened itself (never a client you passed in). */
-  close(): Promise<void>;
-}
-
-/** Where a store reports losing and regaining its backend. Nest's `Logger` fits. */
-export interface StoreLogger {
-  log(message: string): void;
-  warn(message: string): void;
-}
-
-/** The default store logger: the console. */
-export const consoleStoreLogger: StoreLogger = Object.freeze({
-  log: (message: string) => console.log(message),
-  warn: (message: string) => console.warn(message),
-});
-
-/** Options every store built on `SharedStateStore` accepts. */
-export interface SharedStateStoreOptions {
-  /**
-   * Longest wait for any one store operation, in ms. A half-open lease not granted in time admits the
-   * probe under the local limit; a transition not shared in time is shared again when the store is back.
-   * @default 50
-   */
-  timeoutMs?: number;
-  /** Longest wait for the store's first connection, when the first breaker is attached, in ms. @default 2000 */
-  startupTimeoutMs?: number;
-  /** Where losing and regaining the store is logged (one line each). @default console */
-  logger?: StoreLogger;
-}
-
-/** A transition broadcast to the fleet: who sent it, for which breaker. */
-export interface SharedStoreMessage {
-  /** the sending store's id; a store ignores its own messages */
-  origin: string;
-  name: string;
-  transition: SharedTransition;
-}
 
 const DEFAULT_TIMEOUT_MS = 50;
 const DEFAULT_STARTUP_TIMEOUT_MS = 2_000;
@@ -78,8 +25,6 @@ const RECOVERY_INTERVAL_MS = 1_000;
  * wins) after an outage; without it a breaker starts closed, which is the same thing.
  */
 const SETTLED_RECORD_TTL_MS = 24 * 60 * 60 * 1_000;
-const SHARED_STATES: ReadonlySet<string> = new Set(['open', 'closed', 'forced_open', 'disabled', 'reset']);
-const SHARED_OPTION_KEYS = ['timeoutMs', 'startupTimeoutMs', 'logger'] as const;
 
 /** What `within()` resolves to when the operation failed or timed out. */
 const FAILED: unique symbol = Symbol('store operation failed');
@@ -364,212 +309,5 @@ function ttlOf(breaker: Breaker, transition: SharedTransition): number | null {
       return null; // held until a reset
     default:
       return SETTLED_RECORD_TTL_MS;
-  }
-}
-
-// -----------------------------------------------------------------------------------------------
-// Wire format, for stores that keep transitions as text
-
-/** A transition as JSON text, keys in a fixed order (so equal transitions are equal text). */
-export function encodeTransition(transition: SharedTransition): string {
-  const { state, openUntil, reason, at } = transition;
-  return JSON.stringify(openUntil === undefined ? { state, reason, at } : { state, openUntil, reason, at });
-}
-
-/** Reads a transition written by `encodeTransition` (or an equal object); null for anything else. */
-export function decodeTransition(value: unknown): SharedTransition | null {
-  const t = typeof value === 'string' ? parseJson(value) : value;
-  if (t === null || typeof t !== 'object') return null;
-  const { state, openUntil, reason, at } = t as Record<string, unknown>;
-  if (typeof state !== 'string' || !SHARED_STATES.has(state) || typeof at !== 'number' || !Number.isFinite(at)) return null;
-  if (openUntil !== undefined && (typeof openUntil !== 'number' || !Number.isFinite(openUntil))) return null;
-  return {
-    state: state as SharedTransition['state'],
-    ...(openUntil === undefined ? {} : { openUntil }),
-    reason: typeof reason === 'string' ? reason : '',
-    at,
-  };
-}
-
-/** A broadcast as JSON text. */
-export function encodeStoreMessage(message: SharedStoreMessage): string {
-  return `{"origin":${JSON.stringify(message.origin)},"name":${JSON.stringify(message.name)},"transition":${encodeTransition(message.transition)}}`;
-}
-
-/** Reads a broadcast written by `encodeStoreMessage`; null for anything else. */
-export function decodeStoreMessage(text: string): SharedStoreMessage | null {
-  const m = parseJson(text);
-  if (m === null || typeof m !== 'object') return null;
-  const { origin, name, transition } = m as Record<string, unknown>;
-  const decoded = decodeTransition(transition);
-  if (typeof origin !== 'string' || typeof name !== 'string' || decoded === null) return null;
-  return { origin, name, transition: decoded };
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return null;
-  }
-}
-
-// -----------------------------------------------------------------------------------------------
-// Options
-
-/**
- * Checks a store's options: the shared ones (`timeoutMs`, `startupTimeoutMs`, `logger`) and the
- * store's own, and throws one `CircuitBreakerConfigError` listing every problem. Returns the options.
- */
-export function checkStoreOptions<O extends object>(
-  options: unknown,
-  ownKeys: readonly string[],
-  ownProblems: (options: Record<string, unknown>) => ConfigProblem[],
-): O {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new CircuitBreakerConfigError([{ path: 'options', expected: STORE_EXPECTED.options, value: options }]);
-  }
-  const o = options as Record<string, unknown>;
-  const known = [...ownKeys, ...SHARED_OPTION_KEYS];
-  const problems: ConfigProblem[] = [];
-  for (const key of Object.keys(o)) {
-    if (!known.includes(key)) problems.push({ path: key, expected: STORE_EXPECTED.unknownKey(known), value: safeOptionValue(o[key]) });
-  }
-  if (o.timeoutMs !== undefined && !(typeof o.timeoutMs === 'number' && Number.isFinite(o.timeoutMs) && o.timeoutMs > 0)) {
-    problems.push({ path: 'timeoutMs', expected: STORE_EXPECTED.timeoutMs, value: o.timeoutMs });
-  }
-  if (o.startupTimeoutMs !== undefined && !(typeof o.startupTimeoutMs === 'number' && Number.isFinite(o.startupTimeoutMs) && o.startupTimeoutMs >= 0)) {
-    problems.push({ path: 'startupTimeoutMs', expected: STORE_EXPECTED.startupTimeoutMs, value: o.startupTimeoutMs });
-  }
-  const logger = o.logger as Partial<StoreLogger> | undefined;
-  if (logger !== undefined && (logger === null || typeof logger.log !== 'function' || typeof logger.warn !== 'function')) {
-    problems.push({ path: 'logger', expected: STORE_EXPECTED.logger, value: o.logger });
-  }
-  problems.push(...ownProblems(o));
-  if (problems.length > 0) throw new CircuitBreakerConfigError(problems);
-  return options as O;
-}
-
-// -----------------------------------------------------------------------------------------------
-// In memory
-
-interface StoredRecord {
-  transition: SharedTransition;
-  expiresAt: number;
-}
-
-interface Lease {
-  count: number;
-  expiresAt: number;
-}
-
-/**
- * The shared memory of an in-process fleet: every `InMemoryCircuitBreakerStore` given the same
- * backend behaves like one instance of a service sharing one store (for tests, or several
- * applications in one process). Expiry follows the wall clock, as a real store's would.
- */
-export class InMemoryStoreBackend {
-  private readonly records = new Map<string, StoredRecord>();
-  private readonly leases = new Map<string, Lease>();
-  private readonly subscribers = new Set<(message: SharedStoreMessage) => void>();
-
-  /** The stored transition of `name`, or null. */
-  read(name: string): SharedTransition | null {
-    const record = this.records.get(name);
-    if (record === undefined) return null;
-    if (record.expiresAt <= Date.now()) {
-      this.records.delete(name);
-      return null;
-    }
-    return record.transition;
-  }
-
-  /** See `SharedStateStore.write`. Broadcasts are delivered asynchronously, as over a network. */
-  write(name: string, transition: SharedTransition, ttlMs: number | null, message: SharedStoreMessage): SharedTransition | null {
-    const current = this.read(name);
-    if (current !== null && current.at > transition.at) return current;
-    this.records.set(name, { transition: { ...transition }, expiresAt: ttlMs === null ? Infinity : Date.now() + ttlMs });
-    this.leases.delete(name);
-    for (const subscriber of this.subscribers) queueMicrotask(() => subscriber(message));
-    return null;
-  }
-
-  /** See `SharedStateStore.acquireLease`. */
-  acquireLease(name: string, limit: number, ttlMs: number): boolean {
-    const now = Date.now();
-    const lease = this.leases.get(name);
-    const count = lease === undefined || lease.expiresAt <= now ? 0 : lease.count;
-    if (count >= limit) return false;
-    this.leases.set(name, { count: count + 1, expiresAt: now + ttlMs });
-    return true;
-  }
-
-  /** See `SharedStateStore.releaseLease`. */
-  releaseLease(name: string): void {
-    const lease = this.leases.get(name);
-    if (lease === undefined) return;
-    if (lease.count <= 1 || lease.expiresAt <= Date.now()) this.leases.delete(name);
-    else lease.count--;
-  }
-
-  /** Receives every broadcast; returns the function that unsubscribes. */
-  subscribe(listener: (message: SharedStoreMessage) => void): () => void {
-    this.subscribers.add(listener);
-    return () => {
-      this.subscribers.delete(listener);
-    };
-  }
-}
-
-/** Options of `InMemoryCircuitBreakerStore`. */
-export interface InMemoryCircuitBreakerStoreOptions extends SharedStateStoreOptions {
-  /** the memory shared with other stores of the same fleet @default a new backend of its own */
-  backend?: InMemoryStoreBackend;
-}
-
-/**
- * A store in the memory of this process. Alone it shares nothing (one instance needs no sharing);
- * stores given one `InMemoryStoreBackend` share state like instances sharing Redis, which makes it
- * the reference implementation of the store contract and a stand-in for Redis in tests.
- *
- * @example
- * const backend = new InMemoryStoreBackend();
- * const instanceA = new InMemoryCircuitBreakerStore({ backend });
- * const instanceB = new InMemoryCircuitBreakerStore({ backend });
- */
-export class InMemoryCircuitBreakerStore extends SharedStateStore {
-  private readonly backend: InMemoryStoreBackend;
-  private unsubscribe: (() => void) | null = null;
-
-  constructor(options: InMemoryCircuitBreakerStoreOptions = {}) {
-    const o = checkStoreOptions<InMemoryCircuitBreakerStoreOptions>(options, ['backend'], ({ backend }) =>
-      backend === undefined || backend instanceof InMemoryStoreBackend ? [] : [{ path: 'backend', expected: STORE_EXPECTED.backend, value: backend }]);
-    super('in-memory', o);
-    this.backend = o.backend ?? new InMemoryStoreBackend();
-  }
-
-  protected async connect(): Promise<void> {
-    this.unsubscribe ??= this.backend.subscribe((message) => this.receive(message));
-  }
-
-  protected async disconnect(): Promise<void> {
-    this.unsubscribe?.();
-    this.unsubscribe = null;
-  }
-
-  protected async read(name: string): Promise<SharedTransition | null> {
-    return this.backend.read(name);
-  }
-
-  protected async write(name: string, transition: SharedTransition, ttlMs: number | null, message: SharedStoreMessage): Promise<SharedTransition | null> {
-    return this.backend.write(name, transition, ttlMs, message);
-  }
-
-  protected async acquireLease(name: string, limit: number, ttlMs: number): Promise<boolean> {
-    return this.backend.acquireLease(name, limit, ttlMs);
-  }
-
-  protected async releaseLease(name: string): Promise<void> {
-    this.backend.releaseLease(name);
   }
 }

@@ -1,10 +1,12 @@
 import {
   CircuitBreakerConfigError,
   type CircuitBreakerOptions,
-  type CircuitBreakerStore,
   type ConfigProblem,
+  isRecord,
+  safeOptionValue,
   validateCircuitBreakerOptions,
 } from '../core/index.js';
+import type { CircuitBreakerStore } from '../store/index.js';
 import { BREAKER_NAME_PATTERN, DEFAULT_MANAGEMENT_PATH, RESERVED_BREAKER_NAMES } from '../constants.js';
 import type {
   CircuitBreakerConfigEntry,
@@ -12,9 +14,8 @@ import type {
   CircuitBreakerModuleOptions,
   ResolvedCircuitBreakerModuleOptions,
   ResolvedManagementOptions,
-} from './circuit-breaker-module-options.interface.js';
-import { safeOptionValue } from '../core/store.messages.js';
-import { MODULE_EXPECTED } from './module.messages.js';
+} from './module-options.interface.js';
+import { MODULE_EXPECTED } from './options.messages.js';
 
 /** The keys of `CircuitBreakerModuleOptions` (a later integration appends its own, e.g. `store`). */
 export const MODULE_OPTION_KEYS: readonly (keyof CircuitBreakerModuleOptions)[] = [
@@ -28,7 +29,6 @@ export const MODULE_OPTION_KEYS: readonly (keyof CircuitBreakerModuleOptions)[] 
 ];
 const MANAGEMENT_KEYS: readonly (keyof CircuitBreakerManagementOptions)[] = ['enabled', 'path', 'token', 'guards'];
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Cross-field rules of the engine (a window needs a rule, a rate rule needs a window…) concern the
@@ -48,7 +48,7 @@ const COMPANIONS: Partial<Record<string, CircuitBreakerOptions>> = {
  */
 export function validateOptionLayer(layer: unknown, path: string): ConfigProblem[] {
   if (layer === undefined) return [];
-  if (!isObject(layer)) return [{ path, expected: MODULE_EXPECTED.entry, value: layer }];
+  if (!isRecord(layer)) return [{ path, expected: MODULE_EXPECTED.entry, value: layer }];
   const problems: ConfigProblem[] = [];
   for (const [key, value] of Object.entries(layer)) {
     if (value === undefined) continue;
@@ -88,7 +88,7 @@ export function cleanManagementPath(path: unknown): string | undefined {
 
 function resolveManagement(value: unknown, problems: ConfigProblem[]): ResolvedManagementOptions | undefined {
   if (value === undefined) return undefined;
-  if (!isObject(value)) {
+  if (!isRecord(value)) {
     problems.push({ path: 'management', expected: MODULE_EXPECTED.entry, value });
     return undefined;
   }
@@ -107,7 +107,7 @@ function resolveManagement(value: unknown, problems: ConfigProblem[]): ResolvedM
   if (guards !== undefined) {
     if (!Array.isArray(guards)) problems.push({ path: 'management.guards', expected: MODULE_EXPECTED.guards, value: guards });
     else guards.forEach((guard, i) => {
-      const ok = typeof guard === 'function' || (isObject(guard) && typeof guard.canActivate === 'function');
+      const ok = typeof guard === 'function' || (isRecord(guard) && typeof guard.canActivate === 'function');
       if (!ok) problems.push({ path: `management.guards[${i}]`, expected: MODULE_EXPECTED.guard, value: guard });
     });
   }
@@ -126,7 +126,7 @@ function resolveManagement(value: unknown, problems: ConfigProblem[]): ResolvedM
 export function resolveModuleOptions(options: CircuitBreakerModuleOptions | undefined): ResolvedCircuitBreakerModuleOptions {
   const raw: unknown = options ?? {};
   const problems: ConfigProblem[] = [];
-  if (!isObject(raw)) throw new CircuitBreakerConfigError([{ path: 'options', expected: MODULE_EXPECTED.options, value: raw }]);
+  if (!isRecord(raw)) throw new CircuitBreakerConfigError([{ path: 'options', expected: MODULE_EXPECTED.options, value: raw }]);
   for (const key of Object.keys(raw)) {
     if (!(MODULE_OPTION_KEYS as readonly string[]).includes(key)) {
       problems.push({ path: key, expected: MODULE_EXPECTED.unknownKey(MODULE_OPTION_KEYS), value: raw[key] });
@@ -139,16 +139,16 @@ export function resolveModuleOptions(options: CircuitBreakerModuleOptions | unde
   // Defaults must be valid on their own: a breaker with no other options gets exactly them.
   problems.push(...validateCircuitBreakerOptions(defaults, 'defaults'));
 
-  if (configs !== undefined && !isObject(configs)) problems.push({ path: 'configs', expected: MODULE_EXPECTED.record('option sets'), value: configs });
-  const configNames = isObject(configs) ? Object.keys(configs) : [];
+  if (configs !== undefined && !isRecord(configs)) problems.push({ path: 'configs', expected: MODULE_EXPECTED.record('option sets'), value: configs });
+  const configNames = isRecord(configs) ? Object.keys(configs) : [];
   for (const name of configNames) problems.push(...validateOptionLayer((configs as Record<string, unknown>)[name], `configs.${name}`));
 
-  if (breakers !== undefined && !isObject(breakers)) problems.push({ path: 'breakers', expected: MODULE_EXPECTED.record('breaker options'), value: breakers });
-  if (isObject(breakers)) {
+  if (breakers !== undefined && !isRecord(breakers)) problems.push({ path: 'breakers', expected: MODULE_EXPECTED.record('breaker options'), value: breakers });
+  if (isRecord(breakers)) {
     for (const [name, entry] of Object.entries(breakers)) {
       const path = `breakers.${name}`;
       problems.push(...breakerNameProblems(name, path));
-      if (!isObject(entry)) {
+      if (!isRecord(entry)) {
         problems.push({ path, expected: MODULE_EXPECTED.entry, value: entry });
         continue;
       }
@@ -161,7 +161,7 @@ export function resolveModuleOptions(options: CircuitBreakerModuleOptions | unde
   }
   const management = resolveManagement(raw.management, problems);
   const { store } = raw;
-  if (store !== undefined && !(isObject(store) && typeof store.attach === 'function' && typeof store.close === 'function')) {
+  if (store !== undefined && !(isRecord(store) && typeof store.attach === 'function' && typeof store.close === 'function')) {
     // A misplaced client or connection options may hold a password: quoted safely.
     problems.push({ path: 'store', expected: MODULE_EXPECTED.store, value: safeOptionValue(store) });
   }

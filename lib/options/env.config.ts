@@ -1,6 +1,6 @@
 import { CircuitBreakerConfigError, type CircuitBreakerOptions, type ConfigProblem } from '../core/index.js';
-import type { CircuitBreakerConfigEntry, CircuitBreakerModuleOptions } from './circuit-breaker-module-options.interface.js';
-import { ENV_EXPECTED } from './module.messages.js';
+import type { CircuitBreakerConfigEntry, CircuitBreakerModuleOptions } from './module-options.interface.js';
+import { ENV_EXPECTED } from './options.messages.js';
 
 const PREFIX = 'CIRCUIT_BREAKER_';
 const BREAKER_PREFIX = 'CIRCUIT_BREAKER__';

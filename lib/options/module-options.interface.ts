@@ -1,5 +1,6 @@
 import type { CanActivate, Type } from '@nestjs/common';
-import type { CircuitBreakerOptions, CircuitBreakerStore } from '../core/index.js';
+import type { CircuitBreakerOptions } from '../core/index.js';
+import type { CircuitBreakerStore } from '../store/index.js';
 
 /** Options of one configured breaker: engine options, optionally on top of a named config. */
 export interface CircuitBreakerConfigEntry extends CircuitBreakerOptions {
