@@ -1,4 +1,8 @@
-/** Jest 30 in native ESM mode; run through `node --experimental-vm-modules` (see package.json). */
+/**
+ * Jest 30 in native ESM mode; run through `node --experimental-vm-modules` (see package.json).
+ * Two projects: `unit` (specs beside their code in lib/) and `e2e` (test/<feature>/, real Nest apps,
+ * real redis-server and Chromium). `npm run test:jest` runs both; `--selectProjects unit` one.
+ */
 const swcConfig = {
   jsc: {
     target: 'es2022',
@@ -10,14 +14,19 @@ const swcConfig = {
   sourceMaps: 'inline',
 };
 
-export default {
+const common = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   transform: { '^.+\\.ts$': ['@swc/jest', swcConfig] },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  roots: ['<rootDir>/lib', '<rootDir>/test'],
-  testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   testTimeout: 30_000,
+};
+
+export default {
+  projects: [
+    { ...common, displayName: 'unit', roots: ['<rootDir>/lib'], testMatch: ['**/*.spec.ts'] },
+    { ...common, displayName: 'e2e', roots: ['<rootDir>/test'], testMatch: ['**/*.e2e-spec.ts'] },
+  ],
 };

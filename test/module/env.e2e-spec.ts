@@ -2,14 +2,14 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { Injectable, type INestApplication } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { Test } from '@nestjs/testing';
-import { circuitBreakerConfig } from '../lib/config/index.js';
+import { circuitBreakerConfig } from '../../lib/config/index.js';
 import {
   CircuitBreaker,
   CircuitBreakerConfigError,
   circuitBreakerConfigFromEnv,
   CircuitBreakerModule,
   CircuitBreakerRegistry,
-} from '../lib/index.js';
+} from '../../lib/index.js';
 
 @Injectable()
 class PaymentsApi {

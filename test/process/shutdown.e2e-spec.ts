@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 // settles, and a client connected to the management event stream. The parent asks it to shut down
 // and checks that it is gone within 500 ms and that the event stream was ended by the server.
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIST = join(ROOT, 'dist', 'index.js');
 const TOKEN = 'shutdown-token';
 const EXIT_WITHIN_MS = 500;

@@ -13,8 +13,8 @@ import {
   CircuitBreakerModule,
   CircuitBreakerOpenError,
   CircuitBreakerRegistry,
-} from '../lib/index.js';
-import { FakeClock } from '../lib/testing/index.js';
+} from '../../lib/index.js';
+import { FakeClock } from '../../lib/testing/index.js';
 
 // Faults, each through a real Nest application with @CircuitBreaker, each with the outcome the README
 // ("Reliability") documents: a dependency that hangs (with and without callTimeoutMs), a method that

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 // them installed). Then import it as a user would, from ESM and from CommonJS (`require()` of ESM,
 // Node 20.19+). Uses dist/, which `npm test` builds before jest runs.
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const REQUIRED_PEERS = ['@nestjs/common', '@nestjs/core', 'reflect-metadata', 'rxjs'];
 
 describe('the packed package, installed in a project of its own', () => {

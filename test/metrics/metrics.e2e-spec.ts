@@ -8,10 +8,10 @@ import { Controller, type DynamicModule, Get, Inject, Injectable, type INestAppl
 import { Test } from '@nestjs/testing';
 import { register as defaultPromRegistry, Registry } from 'prom-client';
 import request from 'supertest';
-import { CircuitBreaker, CircuitBreakerExceptionFilter, CircuitBreakerModule, type CircuitBreakerSnapshot } from '../lib/index.js';
-import { CIRCUIT_BREAKER_METRIC_NAMES, CircuitBreakerMetricsModule } from '../lib/prometheus/index.js';
+import { CircuitBreaker, CircuitBreakerExceptionFilter, CircuitBreakerModule, type CircuitBreakerSnapshot } from '../../lib/index.js';
+import { CIRCUIT_BREAKER_METRIC_NAMES, CircuitBreakerMetricsModule } from '../../lib/prometheus/index.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PROM_REGISTRY = 'TEST_PROM_REGISTRY';
 
 @Injectable()

@@ -3,14 +3,14 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type SampleAppProcess, startSampleApp } from './support/sample-app-process.js';
+import { type SampleAppProcess, startSampleApp } from '../support/sample-app-process.js';
 
 // Starts the BUILT sample app the way `npm start` does (the steps of `scripts.start` after
 // `npm run build`, which `npm test` has already run), on a free port, and runs the README's curl
 // walkthrough over real HTTP: every curl line below must appear verbatim in the README's
 // "Quick start: the sample app" section, and is executed as written (against the real port).
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const README_PORT = 'localhost:3000';
 
 /** The README section of the walkthrough. */

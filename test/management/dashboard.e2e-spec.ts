@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { buildSampleApp, type SampleAppProcess, startSampleApp } from './support/sample-app-process.js';
+import { buildSampleApp, type SampleAppProcess, startSampleApp } from '../support/sample-app-process.js';
 
 // A real browser (Debian's chromium, driven by playwright-core) on the dashboard of the built sample
 // app, running as a child process: the page must follow the breakers live, under its strict
@@ -12,7 +12,7 @@ import { buildSampleApp, type SampleAppProcess, startSampleApp } from './support
 // test/artifacts/dashboard.png; with UPDATE_SCREENSHOT=1 it writes docs/dashboard.png instead, the
 // one the README shows (kept out of ordinary runs so that `npm test` leaves the tree clean).
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = process.env.UPDATE_SCREENSHOT === '1' ? join(ROOT, 'docs', 'dashboard.png') : join(ROOT, 'test', 'artifacts', 'dashboard.png');
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];

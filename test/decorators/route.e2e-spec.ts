@@ -22,8 +22,8 @@ import {
   CircuitBreakerExceptionFilter,
   CircuitBreakerModule,
   CircuitBreakerRegistry,
-} from '../lib/index.js';
-import { FakeClock } from '../lib/testing/index.js';
+} from '../../lib/index.js';
+import { FakeClock } from '../../lib/testing/index.js';
 
 const ROLE = 'test:role';
 

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 
 describe('a process using breakers', () => {
   it('exits as soon as its work ends: 10,000 breakers, half tripped, no timer left behind', () => {

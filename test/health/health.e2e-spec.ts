@@ -3,9 +3,9 @@ import { Controller, Get, type INestApplication } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { type Breaker, CircuitBreakerConfigError, CircuitBreakerModule, CircuitBreakerRegistry } from '../lib/index.js';
-import { CircuitBreakerHealthIndicator, type CircuitBreakerHealthOptions } from '../lib/health/index.js';
-import { FakeClock } from '../lib/testing/index.js';
+import { type Breaker, CircuitBreakerConfigError, CircuitBreakerModule, CircuitBreakerRegistry } from '../../lib/index.js';
+import { CircuitBreakerHealthIndicator, type CircuitBreakerHealthOptions } from '../../lib/health/index.js';
+import { FakeClock } from '../../lib/testing/index.js';
 
 const RESET_TIMEOUT_MS = 10_000;
 

@@ -12,8 +12,8 @@ import {
   CircuitBreakerModule,
   type CircuitBreakerModuleOptions,
   CircuitBreakerRegistry,
-} from '../lib/index.js';
-import { FakeClock } from '../lib/testing/index.js';
+} from '../../lib/index.js';
+import { FakeClock } from '../../lib/testing/index.js';
 
 const TOKEN = 's3cret-token';
 const RESET_TIMEOUT_MS = 10_000;

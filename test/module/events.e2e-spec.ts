@@ -4,9 +4,9 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { BREAKER_EVENT_NAMES } from '../lib/core/events.js';
-import { type Breaker, CircuitBreakerModule, CircuitBreakerRegistry } from '../lib/index.js';
-import { FakeClock } from '../lib/testing/index.js';
+import { BREAKER_EVENT_NAMES } from '../../lib/core/events.js';
+import { type Breaker, CircuitBreakerModule, CircuitBreakerRegistry } from '../../lib/index.js';
+import { FakeClock } from '../../lib/testing/index.js';
 
 const TOKEN = 'events-test-token';
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { Test } from '@nestjs/testing';
 import fc from 'fast-check';
-import { circuitBreakerConfigFromEnv, CircuitBreakerConfigError, CircuitBreakerModule, CircuitBreakerRegistry } from '../lib/index.js';
-import { BREAKER_NAME_PATTERN, RESERVED_BREAKER_NAMES } from '../lib/constants.js';
-import { breakerOptionsFor, resolveModuleOptions } from '../lib/options/module-options.js';
+import { circuitBreakerConfigFromEnv, CircuitBreakerConfigError, CircuitBreakerModule, CircuitBreakerRegistry } from '../../lib/index.js';
+import { BREAKER_NAME_PATTERN, RESERVED_BREAKER_NAMES } from '../../lib/constants.js';
+import { breakerOptionsFor, resolveModuleOptions } from '../../lib/options/module-options.js';
 
 // Fuzzing of circuitBreakerConfigFromEnv (SPEC §3.1): whatever the environment holds, it returns
 // options or throws CircuitBreakerConfigError naming each bad variable — never another exception,

@@ -6,7 +6,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { lastValueFrom, Observable, toArray } from 'rxjs';
 import request from 'supertest';
-import { circuitBreakerConfig } from '../lib/config/index.js';
+import { circuitBreakerConfig } from '../../lib/config/index.js';
 import {
   type Breaker,
   CircuitBreaker,
@@ -17,7 +17,7 @@ import {
   CircuitBreakerOpenError,
   CircuitBreakerRegistry,
   InjectCircuitBreaker,
-} from '../lib/index.js';
+} from '../../lib/index.js';
 
 interface Order { id: string; amount: number }
 interface Receipt { orderId: string }

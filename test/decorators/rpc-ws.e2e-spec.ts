@@ -7,8 +7,8 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { firstValueFrom } from 'rxjs';
 import { io, type Socket } from 'socket.io-client';
-import { CircuitBreaker, CircuitBreakerModule } from '../lib/index.js';
-import { FakeClock } from '../lib/testing/index.js';
+import { CircuitBreaker, CircuitBreakerModule } from '../../lib/index.js';
+import { FakeClock } from '../../lib/testing/index.js';
 
 async function freePort(): Promise<number> {
   const server = createServer();

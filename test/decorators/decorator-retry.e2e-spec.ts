@@ -10,8 +10,8 @@ import {
   CircuitBreakerRegistry,
   Retry,
   RetryExhaustedError,
-} from '../lib/index.js';
-import { FakeClock } from '../lib/testing/index.js';
+} from '../../lib/index.js';
+import { FakeClock } from '../../lib/testing/index.js';
 
 const NO_WAIT = { maxAttempts: 3, baseDelayMs: 0, jitter: false } as const;
 

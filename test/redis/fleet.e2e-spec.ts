@@ -2,9 +2,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { eventually } from '../lib/testing/eventually.js';
-import { type RedisServer, startRedisServer } from './support/redis-server.js';
-import { buildSampleApp, type SampleAppProcess, startSampleApp } from './support/sample-app-process.js';
+import { eventually } from '../../lib/testing/eventually.js';
+import { type RedisServer, startRedisServer } from '../support/redis-server.js';
+import { buildSampleApp, type SampleAppProcess, startSampleApp } from '../support/sample-app-process.js';
 
 // A fleet of BUILT sample apps (child processes, as `npm start` runs them) sharing one real Redis
 // (REDIS_URL) and one payment provider (DOWNSTREAM_URL) served by this test, which counts the charges

@@ -12,8 +12,8 @@ import {
   CircuitBreakerOpenError,
   CircuitBreakerRegistry,
   InjectCircuitBreaker,
-} from '../lib/index.js';
-import { FakeClock } from '../lib/testing/index.js';
+} from '../../lib/index.js';
+import { FakeClock } from '../../lib/testing/index.js';
 
 const ROLE = 'test:role';
 

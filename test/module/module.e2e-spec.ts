@@ -2,16 +2,16 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Injectable, type INestApplication, type LoggerService, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { Test } from '@nestjs/testing';
-import { CIRCUIT_BREAKER_MODULE_OPTIONS } from '../lib/constants.js';
+import { CIRCUIT_BREAKER_MODULE_OPTIONS } from '../../lib/constants.js';
 import {
   CircuitBreaker,
   CircuitBreakerConfigError,
   CircuitBreakerModule,
   type CircuitBreakerModuleOptions,
   CircuitBreakerRegistry,
-} from '../lib/index.js';
-import type { ResolvedCircuitBreakerModuleOptions } from '../lib/options/module-options.interface.js';
-import { FakeClock } from '../lib/testing/index.js';
+} from '../../lib/index.js';
+import type { ResolvedCircuitBreakerModuleOptions } from '../../lib/options/module-options.interface.js';
+import { FakeClock } from '../../lib/testing/index.js';
 
 @Injectable()
 class Payments {

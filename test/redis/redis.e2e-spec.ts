@@ -13,10 +13,10 @@ import {
   type CircuitBreakerModuleOptions,
   CircuitBreakerOpenError,
   CircuitBreakerRegistry,
-} from '../lib/index.js';
-import { RedisCircuitBreakerStore } from '../lib/redis/index.js';
-import { eventually } from '../lib/testing/eventually.js';
-import { type RedisServer, startRedisServer } from './support/redis-server.js';
+} from '../../lib/index.js';
+import { RedisCircuitBreakerStore } from '../../lib/redis/index.js';
+import { eventually } from '../../lib/testing/eventually.js';
+import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 
 /**
  * How long a test waits for a transition to reach another breaker. Generous on purpose: this process shares

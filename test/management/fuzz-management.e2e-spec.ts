@@ -5,7 +5,7 @@ import type { INestApplication } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import fc from 'fast-check';
-import { CircuitBreakerConfigError, CircuitBreakerModule, CircuitBreakerRegistry } from '../lib/index.js';
+import { CircuitBreakerConfigError, CircuitBreakerModule, CircuitBreakerRegistry } from '../../lib/index.js';
 
 // Fuzzing of the management API over real HTTP (raw sockets: no client-side URL or header checks),
 // on Express and on Fastify. Whatever the path, method, name, body or header: never a 5xx, never a
