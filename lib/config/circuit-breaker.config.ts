@@ -2,7 +2,7 @@ import { registerAs } from '@nestjs/config';
 import { circuitBreakerConfigFromEnv } from '../options/env.config.js';
 
 /**
- * The environment configuration of SPEC §3.1 as an `@nestjs/config` namespace (`circuitBreaker`):
+ * The environment configuration (README "Environment variables") as an `@nestjs/config` namespace (`circuitBreaker`):
  * read when `ConfigModule` loads it, so variables from a `.env` file are seen.
  *
  * @example

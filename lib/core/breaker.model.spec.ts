@@ -7,7 +7,7 @@ import { CircuitBreakerOpenError } from './errors.js';
 /**
  * Model-based test: random sequences of calls (settled at once or later, in any order), outcomes,
  * clock steps and manual actions run against the engine and against a deliberately naive reference
- * model of SPEC §2.3; state and counters must agree after every step.
+ * model of the state machine (docs/architecture.md); state and counters must agree after every step.
  */
 
 interface Config {

@@ -12,7 +12,7 @@ interface WsClient {
 
 /**
  * Maps a `CircuitBreakerOpenError` thrown from a service inside any handler, decorated or not, the way
- * `CircuitBreakerInterceptor` does: HTTP 503 with `Retry-After` and the SPEC body; for RPC an error
+ * `CircuitBreakerInterceptor` does: HTTP 503 with `Retry-After` and the documented JSON body; for RPC an error
  * carrying the same fields; for WebSockets an `exception` event with them. A `CallTimeoutError`
  * (`callTimeoutMs`) is mapped the same way with a 504 Gateway Timeout body, without `Retry-After`.
  *

@@ -15,7 +15,7 @@ export interface CircuitOpenResponse {
   retry_after: number;
 }
 
-/** The response for an open circuit (SPEC §3.2). */
+/** The response for an open circuit: 503, `Retry-After` and the JSON body with the breaker, its state and the retry time. */
 export function circuitOpenResponse(error: CircuitBreakerOpenError): CircuitOpenResponse {
   return {
     statusCode: HttpStatus.SERVICE_UNAVAILABLE,

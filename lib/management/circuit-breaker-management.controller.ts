@@ -36,7 +36,7 @@ class BreakerNamePipe implements PipeTransform<string, string> {
 }
 
 /**
- * The routes of the management API (SPEC §3.4), mounted under `management.path` by
+ * The routes of the management API (README "Management API"), mounted under `management.path` by
  * {@link managementControllers}. Every route goes through {@link CircuitBreakerManagementGuard}
  * (404 while disabled, then `management.guards`); writes also through
  * {@link CircuitBreakerManagementTokenGuard}. No route creates a breaker.

@@ -5,7 +5,7 @@ import { circuitBreakerConfigFromEnv } from './env.config.js';
 const problemsOf = (env: Record<string, string>): string => configErrorMessage(() => circuitBreakerConfigFromEnv(env));
 
 describe('circuitBreakerConfigFromEnv', () => {
-  it('maps every variable of SPEC §3.1, seconds to milliseconds', () => {
+  it('maps every documented CIRCUIT_BREAKER_* variable, seconds to milliseconds', () => {
     expect(circuitBreakerConfigFromEnv({
       CIRCUIT_BREAKER_ENABLED: 'false',
       CIRCUIT_BREAKER_FAILURE_THRESHOLD: '3',

@@ -71,7 +71,7 @@ const COUNTERS: readonly { name: (typeof CIRCUIT_BREAKER_METRIC_NAMES)[number]; 
 ];
 
 /**
- * Registers the circuit breaker metrics (SPEC §3.5) on a prom-client registry (default: prom-client's
+ * Registers the circuit breaker metrics (README "Metrics") on a prom-client registry (default: prom-client's
  * default `register`) and returns the function that removes them again. Values are read from the
  * breakers at scrape time: no work on the call path, unless `observeCallDurations` is set.
  * Throws when the registry already holds one of the metrics (two applications in one process need a

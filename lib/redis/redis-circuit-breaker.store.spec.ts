@@ -10,7 +10,7 @@ import { RedisCircuitBreakerStore } from './redis-circuit-breaker.store.js';
 
 /**
  * How long a test waits for a transition to reach another breaker. Generous on purpose: this process shares
- * two cores with the rest of the suite. SPEC's 100 ms promise is measured in test/redis/fleet.e2e-spec.ts from the
+ * two cores with the rest of the suite. The documented 100 ms propagation is measured in test/redis/fleet.e2e-spec.ts from the
  * instances' own clocks, where scheduling noise of the test runner does not count.
  */
 const PROPAGATION_DEADLINE_MS = 1_000;

@@ -28,7 +28,7 @@ export interface RedisCircuitBreakerStoreOptions extends SharedStateStoreOptions
 const DEFAULT_KEY_PREFIX = 'circuit-breaker:';
 
 /**
- * Shares breaker state across every instance of a service through Redis (SPEC §3.6): pass it as the
+ * Shares breaker state across every instance of a service through Redis (README "Redis"): pass it as the
  * module's `store` option.
  *
  * - each breaker's last transition in a key (`<prefix>{<name>}:state`) that expires when an open

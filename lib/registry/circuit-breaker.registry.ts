@@ -23,7 +23,7 @@ export type CircuitBreakerRegistryEvent = { [E in BreakerEventName]: { type: E }
 /** `healthy`: no breaker open, half-open or forced open; `unhealthy`: every breaker open or forced open. */
 export type CircuitBreakerFleetHealth = 'healthy' | 'degraded' | 'unhealthy';
 
-/** The JSON of `GET /circuit-breakers` (SPEC §3.4). */
+/** The JSON of `GET /circuit-breakers`. */
 export interface CircuitBreakerRegistrySnapshot {
   /** ISO-8601 wall-clock time of the snapshot */
   timestamp: string;

@@ -49,7 +49,7 @@ interface Instance {
 }
 
 /**
- * The contract every `CircuitBreakerStore` must keep (SPEC §3.6), as a Jest suite a third-party store
+ * The contract every `CircuitBreakerStore` must keep, as a Jest suite a third-party store
  * can run: transitions reach the other instances, the half-open lease holds fleet-wide under
  * concurrency, a new instance starts from the shared state.
  *
