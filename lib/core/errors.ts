@@ -1,4 +1,5 @@
 import type { CircuitState } from './circuit-state.js';
+import { isSecretValue, looksSecret, REDACTED } from './secrets.js';
 
 /** Base class of every error this library throws. */
 export class CircuitBreakerError extends Error {
@@ -110,8 +111,14 @@ export interface ConfigProblem {
 export class CircuitBreakerConfigError extends CircuitBreakerError {
   readonly code = 'CONFIG_INVALID' as const;
 
-  constructor(readonly problems: readonly ConfigProblem[]) {
-    super(configErrorMessage(problems));
+  /** What is wrong, one entry per problem; a value under a secret-looking name is `<redacted>`. */
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(problems: readonly ConfigProblem[]) {
+    // A variable such as CIRCUIT_BREAKER_ADMIN_TOKN=<secret> is named, never quoted.
+    const safe = problems.map((p) => (typeof p.path === 'string' && isSecretValue(p.path, p.value) ? { ...p, value: REDACTED } : p));
+    super(configErrorMessage(safe));
+    this.problems = safe;
   }
 }
 
@@ -123,7 +130,7 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'symbol') return value.toString();
   if (value === undefined || value === null || typeof value !== 'object') return String(value);
   try {
-    const json = JSON.stringify(value);
+    const json = JSON.stringify(value, (key, v: unknown) => (key !== '' && looksSecret(key) ? REDACTED : v));
     return json.length > 200 ? `${json.slice(0, 200)}…` : json;
   } catch {
     return Object.prototype.toString.call(value);

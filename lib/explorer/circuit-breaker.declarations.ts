@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PATH_METADATA } from '@nestjs/common/constants.js';
+import { INTERCEPTORS_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { CircuitBreakerConfigError, type ConfigProblem, isRecord } from '../core/index.js';
@@ -12,6 +12,7 @@ import { type CircuitBreakerDecoratorOptions, type CircuitBreakerLayer, getLayer
 import type { CircuitBreakerConfigEntry, ResolvedCircuitBreakerModuleOptions } from '../options/module-options.interface.js';
 import { breakerNameProblems, matchingBreakerKeys, validateOptionLayer } from '../options/module-options.js';
 import type { DeclaredBreakerOptions } from '../registry/circuit-breaker.registry.js';
+import { CircuitBreakerInterceptor } from '../interceptors/circuit-breaker.interceptor.js';
 import type { AnyFunction } from './breaker-call.js';
 import { EXPLORER_EXPECTED } from './explorer.messages.js';
 
@@ -57,6 +58,19 @@ function sameValue(a: unknown, b: unknown): boolean {
   return false;
 }
 
+/** Whether `CircuitBreakerInterceptor` is applied to the handler `fn` of class `type` by `@UseInterceptors`. */
+function hasOwnInterceptor(type: unknown, fn: unknown): boolean {
+  const applied = (target: unknown) => ((Reflect.getMetadata(INTERCEPTORS_METADATA, target as object) as unknown[] | undefined) ?? [])
+    .some((i) => i === CircuitBreakerInterceptor || i instanceof CircuitBreakerInterceptor);
+  return (typeof fn === 'function' && applied(fn)) || (typeof type === 'function' && applied(type));
+}
+
+/**
+ * `@UseInterceptors(CircuitBreakerInterceptor)` on a handler without `@CircuitBreaker` (on the
+ * method or its class): the handler gets the breaker the decorator would give it, `ClassName.methodName`.
+ */
+const IMPLICIT_BREAKER: readonly CircuitBreakerLayer[] = Object.freeze([{ kind: 'breaker' }]);
+
 function transportOf(fn: AnyFunction): DecoratedMethod['transport'] {
   if (Reflect.hasMetadata(MICROSERVICE_PATTERN_METADATA, fn)) return 'rpc';
   if (Reflect.hasMetadata(WS_MESSAGE_MAPPING_METADATA, fn)) return 'ws';
@@ -93,6 +107,15 @@ export class CircuitBreakerDeclarations implements DeclaredBreakerOptions {
 
   optionsFor(name: string): CircuitBreakerConfigEntry | undefined {
     return this.declared.get(name)?.options;
+  }
+
+  /** Every breaker name that a decorated method uses, with the first method naming it (`Class.method`). */
+  declaredNames(): ReadonlyMap<string, string> {
+    const names = new Map<string, string>();
+    for (const { methods } of this.decorated) {
+      for (const method of methods) for (const name of method.names) if (name !== undefined && !names.has(name)) names.set(name, method.where);
+    }
+    return names;
   }
 
   /**
@@ -135,8 +158,11 @@ export class CircuitBreakerDeclarations implements DeclaredBreakerOptions {
     const methods: DecoratedMethod[] = [];
     for (const methodName of this.scanner.getAllMethodNames(prototype)) {
       const fn = (prototype as Record<string, unknown>)[methodName];
-      const layers = getLayers(fn);
-      if (layers.length === 0) continue;
+      let layers = getLayers(fn);
+      if (layers.length === 0) {
+        if (typeof fn !== 'function' || transportOf(fn as AnyFunction) === null || !hasOwnInterceptor(prototype.constructor, fn)) continue;
+        layers = IMPLICIT_BREAKER;
+      }
       const where = `${className}.${methodName}`;
       const names = layers.map((layer) => (layer.kind === 'breaker' ? (layer.name ?? where) : undefined));
       layers.forEach((layer, i) => {

@@ -4,6 +4,9 @@ import { CallTimeoutError, CircuitBreakerOpenError } from '../core/index.js';
 import { callTimeoutResponse, OpenErrorMapper } from './open-error.mapping.js';
 import { ProtectedHandlers } from './protected-handlers.js';
 
+/** The contexts of the calls this interceptor protects (one per request or message). */
+const entered = new WeakSet<ExecutionContext>();
+
 /**
  * Applies a handler's `@CircuitBreaker` (the decorator adds this interceptor itself) to route, RPC
  * and WebSocket handlers: the handler's Observable is the call. An open circuit answers 503 with
@@ -20,7 +23,11 @@ export class CircuitBreakerInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const handler = this.handlers.get(context.getClass(), context.getHandler());
-    if (handler === undefined) return next.handle();
+    // Applied twice to one handler (by `@CircuitBreaker` and by hand, or on the class and the
+    // method), the interceptors of one call share one context: the outer one protects the call, the
+    // inner one passes it through, so one request is one call of the breaker.
+    if (handler === undefined || entered.has(context)) return next.handle();
+    entered.add(context);
     return handler(context, next).pipe(
       catchError((error: unknown) => {
         if (error instanceof CircuitBreakerOpenError) return this.mapper.toTransportError(error, context);

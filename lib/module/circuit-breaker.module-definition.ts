@@ -9,6 +9,17 @@ import type {
 import { managementControllers } from '../management/circuit-breaker-management.controller.js';
 import { cleanManagementPath, resolveModuleOptions } from '../options/module-options.js';
 import { asyncManagementWithoutExtraWarning, MODULE_EXPECTED } from '../options/options.messages.js';
+import { getCircuitBreakerToken, injectedBreakerNames } from '../decorators/inject-circuit-breaker.decorator.js';
+import { CircuitBreakerRegistry } from '../registry/circuit-breaker.registry.js';
+
+/** A provider of `@InjectCircuitBreaker(name)` for each of `names`: the registry's breaker. */
+export function breakerProviders(names: readonly string[]): Provider[] {
+  return names.map((name) => ({
+    provide: getCircuitBreakerToken(name),
+    inject: [CircuitBreakerRegistry],
+    useFactory: (registry: CircuitBreakerRegistry) => registry.getOrCreate(name),
+  }));
+}
 
 /** Whether `definition` comes from `forRoot` (its options are a value) rather than `forRootAsync`. */
 function isStatic(definition: DynamicModule): boolean {
@@ -53,10 +64,13 @@ export const { ConfigurableModuleClass: ConfigurableCircuitBreakerModule } = new
         })));
       }
     }
+    // Every name injected with @InjectCircuitBreaker in the classes defined so far (forFeature for later ones).
+    const injected = breakerProviders(injectedBreakerNames());
     return {
       ...definition,
       global: extras.isGlobal,
-      providers: [...(definition.providers ?? []), resolvedOptionsProvider(staticOptions, management)],
+      providers: [...(definition.providers ?? []), resolvedOptionsProvider(staticOptions, management), ...injected],
+      exports: [...(definition.exports ?? []), ...injected.map((p) => (p as { provide: string }).provide)],
       controllers: management === undefined ? [] : managementControllers(cleanManagementPath(management.path) ?? DEFAULT_MANAGEMENT_PATH),
     };
   })

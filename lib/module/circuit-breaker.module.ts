@@ -1,14 +1,13 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { CIRCUIT_BREAKER_DECLARATIONS, CIRCUIT_BREAKER_MODULE_OPTIONS } from '../constants.js';
-import { getCircuitBreakerToken } from '../decorators/inject-circuit-breaker.decorator.js';
 import { CircuitBreakerDeclarations } from '../explorer/circuit-breaker.declarations.js';
 import { CircuitBreakerExplorer } from '../explorer/circuit-breaker.explorer.js';
 import { OpenErrorMapper } from '../interceptors/open-error.mapping.js';
 import { ProtectedHandlers } from '../interceptors/protected-handlers.js';
 import { CircuitBreakerRegistry } from '../registry/circuit-breaker.registry.js';
 import type { CircuitBreakerModuleExtras, CircuitBreakerModuleOptions } from '../options/module-options.interface.js';
-import { ConfigurableCircuitBreakerModule } from './circuit-breaker.module-definition.js';
+import { breakerProviders, ConfigurableCircuitBreakerModule } from './circuit-breaker.module-definition.js';
 
 /** Provides `@InjectCircuitBreaker(name)` tokens; see `CircuitBreakerModule.forFeature`. */
 @Module({})
@@ -41,17 +40,14 @@ export class CircuitBreakerModule extends ConfigurableCircuitBreakerModule {
 
   /**
    * Makes `@InjectCircuitBreaker(name)` injectable for each of `names` in the importing module (needs
-   * the root module registered globally, the default).
+   * the root module registered globally, the default). Optional: `forRoot`/`forRootAsync` already
+   * provide every name injected in a class defined before them; this covers classes defined later.
    *
    * @example
    * imports: [CircuitBreakerModule.forFeature(['payments'])]
    */
   static forFeature(names: readonly string[]): DynamicModule {
-    const providers: Provider[] = names.map((name) => ({
-      provide: getCircuitBreakerToken(name),
-      inject: [CircuitBreakerRegistry],
-      useFactory: (registry: CircuitBreakerRegistry) => registry.getOrCreate(name),
-    }));
+    const providers: Provider[] = breakerProviders(names);
     return { module: CircuitBreakerFeatureModule, providers, exports: providers.map((p) => (p as { provide: string }).provide) };
   }
 }

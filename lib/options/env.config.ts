@@ -119,6 +119,20 @@ export function circuitBreakerConfigFromEnv(env: Readonly<Record<string, string 
   }
   if (problems.length > 0) throw new CircuitBreakerConfigError(problems);
   if (Object.keys(defaults).length > 0) result.defaults = defaults;
-  if (Object.keys(breakers).length > 0) result.breakers = { ...breakers };
+  if (Object.keys(breakers).length > 0) {
+    for (const entry of Object.values(breakers)) ENVIRONMENT_ENTRIES.add(entry);
+    result.breakers = { ...breakers };
+  }
   return result;
+}
+
+/**
+ * The `breakers` entries read from `CIRCUIT_BREAKER__<NAME>__*`. They configure the breaker whose
+ * name they match (case-insensitively, `.` `-` `:` read as `_`) and create none of their own.
+ */
+const ENVIRONMENT_ENTRIES = new WeakSet<object>();
+
+/** Whether `entry` of `breakers` came from the environment (see {@link circuitBreakerConfigFromEnv}). */
+export function isEnvironmentEntry(entry: unknown): boolean {
+  return typeof entry === 'object' && entry !== null && ENVIRONMENT_ENTRIES.has(entry);
 }

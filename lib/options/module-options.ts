@@ -16,6 +16,7 @@ import type {
   ResolvedManagementOptions,
 } from './module-options.interface.js';
 import { MODULE_EXPECTED } from './options.messages.js';
+import { isEnvironmentEntry } from './env.config.js';
 
 /** The keys of `CircuitBreakerModuleOptions` (a later integration appends its own, e.g. `store`). */
 export const MODULE_OPTION_KEYS: readonly (keyof CircuitBreakerModuleOptions)[] = [
@@ -196,7 +197,11 @@ export function breakerOptionsFor(
   declared?: CircuitBreakerConfigEntry,
 ): CircuitBreakerOptions {
   const entry: Record<string, unknown> = {};
-  for (const key of matchingBreakerKeys(options.breakers, name)) assignDefined(entry, options.breakers[key]);
+  // Entries from the environment go last: its settings win over the same name's entry in code.
+  const keys = matchingBreakerKeys(options.breakers, name);
+  for (const key of [...keys.filter((k) => !isEnvironmentEntry(options.breakers[k])), ...keys.filter((k) => isEnvironmentEntry(options.breakers[k]))]) {
+    assignDefined(entry, options.breakers[key]);
+  }
   const { extends: entryBase, ...entryOwn } = entry as CircuitBreakerConfigEntry;
   const { extends: declaredBase, ...declaredOwn } = declared ?? {};
   const base = entryBase ?? declaredBase;

@@ -1,4 +1,14 @@
-import { type BeforeApplicationShutdown, HttpException, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, Optional } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  HttpException,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+  Optional,
+} from '@nestjs/common';
 import { Observable, type Subscriber } from 'rxjs';
 import {
   Breaker,
@@ -14,8 +24,16 @@ import {
 import type { CircuitBreakerStore } from '../store/index.js';
 import { CIRCUIT_BREAKER_DECLARATIONS, CIRCUIT_BREAKER_LOGGER_CONTEXT, CIRCUIT_BREAKER_MODULE_OPTIONS } from '../constants.js';
 import type { CircuitBreakerConfigEntry, ResolvedCircuitBreakerModuleOptions } from '../options/module-options.interface.js';
-import { breakerNameProblems, breakerOptionsFor } from '../options/module-options.js';
-import { createdListenerThrewMessage, REGISTRY_EXPECTED, storeAttachFailedMessage, transitionMessage } from './registry.messages.js';
+import { isEnvironmentEntry } from '../options/env.config.js';
+import { breakerNameProblems, breakerOptionsFor, matchingBreakerKeys } from '../options/module-options.js';
+import {
+  createdListenerThrewMessage,
+  REGISTRY_EXPECTED,
+  storeAttachFailedMessage,
+  transitionMessage,
+  unconfiguredNameMessage,
+  unmatchedEnvironmentMessage,
+} from './registry.messages.js';
 
 /** One event of one breaker of a registry: `{ type, name, ...payload }`. */
 export type CircuitBreakerRegistryEvent = { [E in BreakerEventName]: { type: E } & BreakerEventMap[E] }[BreakerEventName];
@@ -42,6 +60,36 @@ export interface CircuitBreakerRegistrySnapshot {
 /** Decorator-declared options by breaker name (collected at bootstrap by the explorer). */
 export interface DeclaredBreakerOptions {
   optionsFor(name: string): CircuitBreakerConfigEntry | undefined;
+  /** reads the classes not read yet (factory providers exist only at module init) */
+  scan?(): void;
+  /** every name a decorated method uses, with the first method naming it */
+  declaredNames?(): ReadonlyMap<string, string>;
+}
+
+/** Edit distance between `a` and `b` (insertions, deletions, substitutions), case-insensitive. */
+function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let previous = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= y.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[y.length]!;
+}
+
+/** The candidate nearest to `name`, if one is near enough to be a typo of it. */
+function closestName(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const distance = editDistance(name, candidate);
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
 }
 
 /** An `HttpException` below 500 is the caller's mistake, not the dependency's: ignored, never a failure. */
@@ -65,7 +113,7 @@ function withNestFailureRule(options: CircuitBreakerOptions): CircuitBreakerOpti
  * created so far, and shutdown closes the store.
  */
 @Injectable()
-export class CircuitBreakerRegistry implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class CircuitBreakerRegistry implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly breakers = new Map<string, Breaker>();
   private readonly createdListeners = new Set<(breaker: Breaker) => void>();
   /** subscribers of `events(...)`, by event type */
@@ -201,6 +249,32 @@ export class CircuitBreakerRegistry implements OnApplicationBootstrap, BeforeApp
     return () => {
       this.createdListeners.delete(listener);
     };
+  }
+
+  /**
+   * Creates every breaker configured in `breakers` (entries from the environment excepted: they
+   * configure the breaker they match), so that the management API, health and metrics list them
+   * before their first call. Then warns about an environment entry that matches no breaker, and
+   * about a decorated or injected name missing from a non-empty `breakers` (naming the closest one).
+   */
+  onModuleInit(): void {
+    this.declarations?.scan?.();
+    const { breakers } = this.options;
+    const configured = Object.keys(breakers).filter((key) => !isEnvironmentEntry(breakers[key]));
+    for (const name of configured) this.getOrCreate(name);
+    const used = new Map(this.declarations?.declaredNames?.() ?? []);
+    for (const name of this.breakers.keys()) if (!used.has(name) && !configured.includes(name)) used.set(name, '@InjectCircuitBreaker or getOrCreate');
+    const known = [...new Set([...configured, ...used.keys()])];
+    for (const key of Object.keys(breakers)) {
+      if (isEnvironmentEntry(breakers[key]) && !known.some((name) => matchingBreakerKeys({ [key]: true }, name).length > 0)) {
+        this.logger.warn(unmatchedEnvironmentMessage(key, known.sort()));
+      }
+    }
+    if (configured.length === 0 || this.options.strict) return;
+    const configuredOnly = Object.fromEntries(configured.map((key) => [key, true]));
+    for (const [name, where] of used) {
+      if (matchingBreakerKeys(configuredOnly, name).length === 0) this.logger.warn(unconfiguredNameMessage(name, where, closestName(name, configured)));
+    }
   }
 
   /** Waits until every breaker created so far has loaded the fleet's shared state (or the store gave up). */
