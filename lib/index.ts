@@ -56,6 +56,7 @@ export {
   CircuitBreakerError,
   CircuitBreakerOpenError,
   type ConfigProblem,
+  isCircuitBreakerOpenError,
 } from './core/errors.js';
 export { AllTiersFailedError, RetryExhaustedError } from './core/composition-errors.js';
 

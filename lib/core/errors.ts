@@ -10,6 +10,12 @@ export class CircuitBreakerError extends Error {
 }
 
 /**
+ * Marks every `CircuitBreakerOpenError`. A registered symbol, so one process that loads both the ESM
+ * and the CommonJS build of this package (two `CircuitBreakerOpenError` classes) sees one brand.
+ */
+const OPEN_ERROR_BRAND = Symbol.for('nestjs-circuit-breaker.open-error');
+
+/**
  * Thrown (or rejected with) when a breaker does not admit a call: it is `open`, `forced_open`, or
  * `half_open` with every probe slot taken.
  *
@@ -45,14 +51,24 @@ export class CircuitBreakerOpenError extends CircuitBreakerError {
   }
 }
 
+/**
+ * Whether `error` is a `CircuitBreakerOpenError` from any copy of this package: the ESM or the
+ * CommonJS build, or another installed version. Prefer it to `instanceof`, which sees one copy only.
+ */
+export function isCircuitBreakerOpenError(error: unknown): error is CircuitBreakerOpenError {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[OPEN_ERROR_BRAND] === true;
+}
+
 /** An own, non-enumerable data property, as `Error` makes them (for code that assigns `message` or `stack`). */
 function defineOwn(target: object, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, writable: true, configurable: true, enumerable: false });
 }
 
 // Errors built by `withoutStack` have no own `name`, `message` or `stack`: the prototype derives them.
+// The brand is on the prototype too, so it costs nothing per error and both ways of building carry it.
 // Errors built with `new` get their own from the Error constructor, which shadow these.
 Object.defineProperties(CircuitBreakerOpenError.prototype, {
+  [OPEN_ERROR_BRAND]: { value: true, writable: false, configurable: false, enumerable: false },
   name: { value: 'CircuitBreakerOpenError', writable: true, configurable: true },
   message: {
     configurable: true,
