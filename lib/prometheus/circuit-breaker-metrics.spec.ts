@@ -121,11 +121,11 @@ describe('registerCircuitBreakerMetrics', () => {
     expect(read('circuit_breaker_successes_total') + read('circuit_breaker_failures_total') + read('circuit_breaker_rejections_total')).toBe(4);
   });
 
-  it('adds no listener to any breaker and leaves the duration histogram empty by default', async () => {
+  it('adds no listener to any breaker and leaves the duration histogram empty with observeCallDurations: false', async () => {
     const breakers = new Breakers();
     const registry = new Registry();
     const before = breakers.add('early');
-    register(breakers, registry);
+    register(breakers, registry, { observeCallDurations: false });
     const after = breakers.add('late');
     await before.execute(ok);
     await after.execute(ok);

@@ -125,8 +125,24 @@ describe('Prometheus metrics (nestjs-circuit-breaker/prometheus)', () => {
     expect(valueOf(samples, 'circuit_breaker_success_rate', name)).toBe(snap.success_rate);
     expect([snap.total_requests, snap.total_successes, snap.total_failures, snap.total_rejections]).toEqual([7, 2, 3, 2]);
     expect(valueOf(samples, 'circuit_breaker_state_transitions_total', { name: 'payments', from: 'closed', to: 'open' })).toBe(1);
-    // Registered, empty: call durations are observed only with observeCallDurations.
-    expect(samples.filter((s) => s.name.startsWith('circuit_breaker_call_duration_seconds'))).toEqual([]);
+    // Call durations are observed by default: every call that ran (successes and failures), not the rejected ones.
+    expect(valueOf(samples, 'circuit_breaker_call_duration_seconds_count', name)).toBe(snap.total_successes + snap.total_failures);
+  });
+
+  it('feeds the duration histogram by default as calls grow, and not with observeCallDurations: false', async () => {
+    const promOn = new Registry();
+    const on = await createApp(promOn);
+    const promOff = new Registry();
+    const off = await createApp(promOff, CircuitBreakerMetricsModule.forRoot({ registry: promOff, observeCallDurations: false }));
+    const count = async (app: INestApplication) => valueOf(await scrape(app), 'circuit_breaker_call_duration_seconds_count', { name: 'payments' });
+    expect(await count(on)).toBeUndefined(); // no call yet
+    for (let i = 0; i < 4; i++) await request(on.getHttpServer()).post('/charge').expect(201);
+    expect(await count(on)).toBe(4);
+    await request(on.getHttpServer()).post('/charge').expect(201);
+    expect(await count(on)).toBe(5);
+    for (let i = 0; i < 4; i++) await request(off.getHttpServer()).post('/charge').expect(201);
+    expect(await count(off)).toBeUndefined();
+    expect((await request(off.getHttpServer()).get('/circuit-breakers/payments').expect(200)).body.total_successes).toBe(4);
   });
 
   it("registers on prom-client's default registry at start and removes the collectors at shutdown", async () => {
