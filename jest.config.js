@@ -19,7 +19,13 @@ const common = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   transform: { '^.+\\.ts$': ['@swc/jest', swcConfig] },
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    // Specs written as a user writes them import the package by name: they get the source.
+    '^nestjs-circuit-breaker$': '<rootDir>/lib/index.ts',
+    '^nestjs-circuit-breaker/testing/store-contract$': '<rootDir>/lib/testing/store-contract.ts',
+    '^nestjs-circuit-breaker/(.*)$': '<rootDir>/lib/$1/index.ts',
+  },
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   testTimeout: 30_000,
 };

@@ -16,6 +16,9 @@ export const CIRCUIT_BREAKER_RAW_OPTIONS = 'CIRCUIT_BREAKER_RAW_OPTIONS';
 /** Token of the breaker options that `@CircuitBreaker` decorators declare, collected at bootstrap. */
 export const CIRCUIT_BREAKER_DECLARATIONS = 'CIRCUIT_BREAKER_DECLARATIONS';
 
+/** Token (provided by `CircuitBreakerTestingModule`): `true` leaves state changes unlogged. */
+export const CIRCUIT_BREAKER_QUIET_TRANSITIONS = 'CIRCUIT_BREAKER_QUIET_TRANSITIONS';
+
 /** Prefix of the token that `@InjectCircuitBreaker(name)` injects. */
 export const CIRCUIT_BREAKER_TOKEN_PREFIX = 'circuit_breaker:breaker:';
 

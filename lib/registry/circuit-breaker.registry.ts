@@ -22,7 +22,7 @@ import {
   type StateChangeEvent,
 } from '../core/index.js';
 import type { CircuitBreakerStore } from '../store/index.js';
-import { CIRCUIT_BREAKER_DECLARATIONS, CIRCUIT_BREAKER_LOGGER_CONTEXT, CIRCUIT_BREAKER_MODULE_OPTIONS } from '../constants.js';
+import { CIRCUIT_BREAKER_DECLARATIONS, CIRCUIT_BREAKER_LOGGER_CONTEXT, CIRCUIT_BREAKER_MODULE_OPTIONS, CIRCUIT_BREAKER_QUIET_TRANSITIONS } from '../constants.js';
 import type { CircuitBreakerConfigEntry, ResolvedCircuitBreakerModuleOptions } from '../options/module-options.interface.js';
 import { isEnvironmentEntry } from '../options/env.config.js';
 import { breakerNameProblems, breakerOptionsFor, matchingBreakerKeys } from '../options/module-options.js';
@@ -140,6 +140,7 @@ export class CircuitBreakerRegistry implements OnModuleInit, OnApplicationBootst
   constructor(
     @Inject(CIRCUIT_BREAKER_MODULE_OPTIONS) private readonly options: ResolvedCircuitBreakerModuleOptions,
     @Optional() @Inject(CIRCUIT_BREAKER_DECLARATIONS) private readonly declarations?: DeclaredBreakerOptions,
+    @Optional() @Inject(CIRCUIT_BREAKER_QUIET_TRANSITIONS) private readonly quietTransitions?: boolean,
   ) {}
 
   /** The breaker named `name`, or undefined when none was created. */
@@ -167,7 +168,7 @@ export class CircuitBreakerRegistry implements OnModuleInit, OnApplicationBootst
     const breaker = new Breaker(name, withNestFailureRule(merged), this.hooks);
     if (!this.options.enabled) breaker.disable(); // before the log listener: no line per breaker at boot
     this.breakers.set(name, breaker);
-    breaker.on('stateChange', this.logTransition);
+    if (this.quietTransitions !== true) breaker.on('stateChange', this.logTransition);
     // A breaker disabled by `enabled: false` stays out of the fleet: a shared OPEN must not reach it.
     if (this.options.store !== undefined && this.options.enabled) this.attachToStore(this.options.store, breaker);
     for (const type of this.attached.keys()) this.attach(type, breaker);
