@@ -161,6 +161,49 @@ describe('circuitBreakerConfigFromEnv under fuzzing', () => {
     expect(booted).toBeGreaterThan(0);
   });
 
+  it('never quotes the value of a secret-looking variable in an error or a log line, and names the variable', async () => {
+    const secretWord = fc.constantFrom('TOKEN', 'TOKN', 'SECRET', 'PASSWORD', 'PASSWD', 'KEY', 'API_KEY', 'AUTH', 'CREDENTIAL', 'CREDENTIALS');
+    const affix = fc.stringMatching(/^[A-Z0-9_]{0,6}$/);
+    const secretVariable = fc.oneof(
+      fc.tuple(affix, secretWord, affix).map(([a, w, b]) => `CIRCUIT_BREAKER_${a}${w}${b}`),
+      fc.tuple(fc.stringMatching(/^[A-Za-z0-9]{1,8}$/), secretWord).map(([n, w]) => `CIRCUIT_BREAKER__${n}__${w}`),
+      fc.constant('CIRCUIT_BREAKER_ADMIN_TOKN'),
+    );
+    // Distinctive enough that finding it anywhere can only mean it was echoed.
+    const secretValue = fc.stringMatching(/^[A-Za-z0-9+/=]{6,24}$/).map((v) => `sEcReT-${v}`);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(secretVariable, secretValue), { minLength: 1, maxLength: 3 }), fc.array(validishEntryArb, { maxLength: 3 }), async (secrets, others) => {
+        const env = { ...Object.fromEntries(others), ...Object.fromEntries(secrets) };
+        const values = secrets.map(([, v]) => v);
+        const seen: string[] = [];
+        const outcome = parse(env);
+        if (!outcome.ok) {
+          const error = outcome.error as CircuitBreakerConfigError;
+          seen.push(error.message, JSON.stringify(error.problems));
+          for (const [variable] of secrets) {
+            if (variable !== 'CIRCUIT_BREAKER_ADMIN_TOKEN' && error.problems.some((p) => p.path === variable)) expect(error.message).toContain(variable);
+          }
+        } else {
+          const lines: string[] = [];
+          const logger = { log: (m: unknown) => lines.push(String(m)), error: (...m: unknown[]) => lines.push(m.map(String).join(' ')), warn: (m: unknown) => lines.push(String(m)), debug: () => {}, verbose: () => {}, fatal: (m: unknown) => lines.push(String(m)) };
+          let app;
+          try {
+            const moduleRef = await Test.createTestingModule({ imports: [CircuitBreakerModule.forRoot(outcome.value)] }).compile();
+            app = moduleRef.createNestApplication({ logger });
+            await app.init();
+          } catch (error) {
+            seen.push(String((error as Error).message), JSON.stringify((error as CircuitBreakerConfigError).problems ?? null));
+          } finally {
+            await app?.close();
+          }
+          seen.push(...lines);
+        }
+        for (const text of seen) for (const value of values) expect(text).not.toContain(value);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it('prototype keys are ordinary breaker names', () => {
     const options = circuitBreakerConfigFromEnv({ CIRCUIT_BREAKER____proto____FAILURE_THRESHOLD: '7', CIRCUIT_BREAKER__constructor__TIMEOUT: '2' });
     expect(({} as Record<string, unknown>).failureThreshold).toBeUndefined();
