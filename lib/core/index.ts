@@ -13,6 +13,7 @@ export {
   CircuitBreakerError,
   CircuitBreakerOpenError,
   type ConfigProblem,
+  isCircuitBreakerOpenError,
 } from './errors.js';
 export {
   BREAKER_EVENT_NAMES,

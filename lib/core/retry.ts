@@ -1,6 +1,6 @@
 import { RetryExhaustedError } from './composition-errors.js';
 import { RETRY_EXPECTED } from './composition.messages.js';
-import { CircuitBreakerConfigError, CircuitBreakerOpenError, type ConfigProblem } from './errors.js';
+import { CircuitBreakerConfigError, type ConfigProblem, isCircuitBreakerOpenError } from './errors.js';
 import { isRecord } from './guards.js';
 
 /** How to retry a failing call: exponential backoff with full jitter. */
@@ -149,7 +149,7 @@ export class RetryPolicy {
    * not retryable, else a `RetryExhaustedError` once every attempt is spent.
    */
   nextDelayMs(error: unknown, attempt: number): number {
-    if (error instanceof CircuitBreakerOpenError) throw error;
+    if (isCircuitBreakerOpenError(error)) throw error;
     const retryOn = this.options.retryOn;
     if (retryOn !== null && !retryOn(error, attempt)) throw error;
     if (attempt >= this.options.maxAttempts) throw new RetryExhaustedError(attempt, error, this.operation);

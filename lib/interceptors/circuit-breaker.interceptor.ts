@@ -1,6 +1,6 @@
 import { type CallHandler, type ExecutionContext, HttpException, HttpStatus, Injectable, type NestInterceptor } from '@nestjs/common';
 import { catchError, type Observable, throwError } from 'rxjs';
-import { CallTimeoutError, CircuitBreakerOpenError } from '../core/index.js';
+import { CallTimeoutError, isCircuitBreakerOpenError } from '../core/index.js';
 import { callTimeoutResponse, OpenErrorMapper } from './open-error.mapping.js';
 import { ProtectedHandlers } from './protected-handlers.js';
 
@@ -30,7 +30,7 @@ export class CircuitBreakerInterceptor implements NestInterceptor {
     entered.add(context);
     return handler(context, next).pipe(
       catchError((error: unknown) => {
-        if (error instanceof CircuitBreakerOpenError) return this.mapper.toTransportError(error, context);
+        if (isCircuitBreakerOpenError(error)) return this.mapper.toTransportError(error, context);
         if (error instanceof CallTimeoutError && context.getType() === 'http') {
           return throwError(() => new HttpException(callTimeoutResponse(error), HttpStatus.GATEWAY_TIMEOUT));
         }
