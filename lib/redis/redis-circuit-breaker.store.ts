@@ -34,8 +34,9 @@ const DEFAULT_KEY_PREFIX = 'circuit-breaker:';
  * - each breaker's last transition in a key (`<prefix>{<name>}:state`) that expires when an open
  *   period ends (plus the half-open timeout), so a new instance starts from the fleet's state;
  * - transitions broadcast on `<prefix>transitions` through a duplicated subscriber connection;
- * - the half-open lease (`<prefix>{<name>}:lease`) taken atomically by a Lua script, expiring after
- *   `halfOpenTimeoutMs`, cleared by every shared transition;
+ * - the half-open leases (`<prefix>{<name>}:leases`, a sorted set of one token per grant) taken
+ *   atomically by a Lua script, each expiring after `halfOpenTimeoutMs`, given back by its token
+ *   whatever the local outcome, cleared by every shared transition;
  * - every operation bounded by `timeoutMs`; without Redis, breakers run on local state (logged once)
  *   and resynchronise when it is back (last writer wins by time of the transition).
  *
@@ -102,7 +103,7 @@ export class RedisCircuitBreakerStore extends SharedStateStore {
   }
 
   protected async write(name: string, transition: SharedTransition, ttlMs: number | null, message: SharedStoreMessage): Promise<SharedTransition | null> {
-    const newer = await this.run(WRITE_SCRIPT, [this.key(name, 'state'), this.key(name, 'lease')], [
+    const newer = await this.run(WRITE_SCRIPT, [this.key(name, 'state'), this.key(name, 'leases')], [
       encodeTransition(transition),
       transition.at,
       ttlMs === null ? '' : Math.max(1, Math.ceil(ttlMs)),
@@ -112,16 +113,16 @@ export class RedisCircuitBreakerStore extends SharedStateStore {
     return typeof newer === 'string' ? decodeTransition(newer) : null;
   }
 
-  protected async acquireLease(name: string, limit: number, ttlMs: number): Promise<boolean> {
-    return (await this.run(LEASE_SCRIPT, [this.key(name, 'lease')], [limit, Math.max(1, Math.ceil(ttlMs))])) === 1;
+  protected async acquireLease(name: string, token: string, limit: number, ttlMs: number): Promise<boolean> {
+    return (await this.run(LEASE_SCRIPT, [this.key(name, 'leases')], [token, limit, Math.max(1, Math.ceil(ttlMs))])) === 1;
   }
 
-  protected async releaseLease(name: string): Promise<void> {
-    await this.run(RELEASE_SCRIPT, [this.key(name, 'lease')], []);
+  protected async releaseLease(name: string, token: string): Promise<void> {
+    await this.run(RELEASE_SCRIPT, [this.key(name, 'leases')], [token]);
   }
 
   /** The braces make both keys of a breaker one Redis Cluster hash slot, as its scripts need. */
-  private key(name: string, kind: 'state' | 'lease'): string {
+  private key(name: string, kind: 'state' | 'leases'): string {
     return `${this.keyPrefix}{${name}}:${kind}`;
   }
 

@@ -34,21 +34,24 @@ redis.call('PUBLISH', ARGV[4], ARGV[5])
 return false
 `);
 
-/** Takes one of ARGV[1] half-open leases, expiring after ARGV[2] ms. KEYS: lease. Returns 1 when granted, else 0. */
+/**
+ * Takes one of ARGV[2] half-open leases for the token ARGV[1], expiring after ARGV[3] ms (on the
+ * server's clock). KEYS: leases (a sorted set: token → expiry). Expired leases are dropped first.
+ * Returns 1 when granted, else 0.
+ */
 export const LEASE_SCRIPT = script(`
-local held = tonumber(redis.call('GET', KEYS[1]) or '0')
-if held >= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], held + 1, 'PX', ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1
 `);
 
-/** Gives back one half-open lease (DECR keeps the expiry). KEYS: lease. */
+/** Gives back the half-open lease of token ARGV[1] (nothing when it is gone). KEYS: leases. */
 export const RELEASE_SCRIPT = script(`
-local held = tonumber(redis.call('GET', KEYS[1]) or '0')
-if held <= 1 then
-  redis.call('DEL', KEYS[1])
-else
-  redis.call('DECR', KEYS[1])
-end
+redis.call('ZREM', KEYS[1], ARGV[1])
 return 0
 `);

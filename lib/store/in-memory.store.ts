@@ -9,10 +9,8 @@ interface StoredRecord {
   expiresAt: number;
 }
 
-interface Lease {
-  count: number;
-  expiresAt: number;
-}
+/** the half-open leases of one breaker: token → when it expires (epoch ms) */
+type Leases = Map<string, number>;
 
 /**
  * The shared memory of an in-process fleet: every `InMemoryCircuitBreakerStore` given the same
@@ -21,7 +19,7 @@ interface Lease {
  */
 export class InMemoryStoreBackend {
   private readonly records = new Map<string, StoredRecord>();
-  private readonly leases = new Map<string, Lease>();
+  private readonly leases = new Map<string, Leases>();
   private readonly subscribers = new Set<(message: SharedStoreMessage) => void>();
 
   /** The stored transition of `name`, or null. */
@@ -46,21 +44,30 @@ export class InMemoryStoreBackend {
   }
 
   /** See `SharedStateStore.acquireLease`. */
-  acquireLease(name: string, limit: number, ttlMs: number): boolean {
+  acquireLease(name: string, token: string, limit: number, ttlMs: number): boolean {
     const now = Date.now();
-    const lease = this.leases.get(name);
-    const count = lease === undefined || lease.expiresAt <= now ? 0 : lease.count;
-    if (count >= limit) return false;
-    this.leases.set(name, { count: count + 1, expiresAt: now + ttlMs });
+    let leases = this.leases.get(name);
+    if (leases === undefined) this.leases.set(name, (leases = new Map()));
+    for (const [held, expiresAt] of leases) if (expiresAt <= now) leases.delete(held);
+    if (leases.size >= limit) return false;
+    leases.set(token, now + ttlMs);
     return true;
   }
 
   /** See `SharedStateStore.releaseLease`. */
-  releaseLease(name: string): void {
-    const lease = this.leases.get(name);
-    if (lease === undefined) return;
-    if (lease.count <= 1 || lease.expiresAt <= Date.now()) this.leases.delete(name);
-    else lease.count--;
+  releaseLease(name: string, token: string): void {
+    const leases = this.leases.get(name);
+    if (leases === undefined) return;
+    leases.delete(token);
+    if (leases.size === 0) this.leases.delete(name);
+  }
+
+  /** How many unexpired half-open leases `name` has (for tests and diagnostics). */
+  leasesHeld(name: string): number {
+    const now = Date.now();
+    let held = 0;
+    for (const expiresAt of this.leases.get(name)?.values() ?? []) if (expiresAt > now) held++;
+    return held;
   }
 
   /** Receives every broadcast; returns the function that unsubscribes. */
@@ -116,11 +123,11 @@ export class InMemoryCircuitBreakerStore extends SharedStateStore {
     return this.backend.write(name, transition, ttlMs, message);
   }
 
-  protected async acquireLease(name: string, limit: number, ttlMs: number): Promise<boolean> {
-    return this.backend.acquireLease(name, limit, ttlMs);
+  protected async acquireLease(name: string, token: string, limit: number, ttlMs: number): Promise<boolean> {
+    return this.backend.acquireLease(name, token, limit, ttlMs);
   }
 
-  protected async releaseLease(name: string): Promise<void> {
-    this.backend.releaseLease(name);
+  protected async releaseLease(name: string, token: string): Promise<void> {
+    this.backend.releaseLease(name, token);
   }
 }

@@ -15,7 +15,7 @@ function quietLogger() {
   return { log: jest.fn<(message: string) => void>(), warn: jest.fn<(message: string) => void>() };
 }
 
-type Mode = 'up' | 'hang' | 'fail' | 'down';
+type Mode = 'up' | 'hang' | 'fail' | 'down' | 'frozen';
 
 /** An in-memory store whose backend can stop answering, fail, or be unreachable. */
 class FlakyStore extends InMemoryCircuitBreakerStore {
@@ -33,6 +33,21 @@ class FlakyStore extends InMemoryCircuitBreakerStore {
     this.reconnected();
   }
 
+  private thawed: Promise<void> | null = null;
+  private thawNow: () => void = () => undefined;
+
+  /** Requests wait, in order, until `thaw()` runs them: a Redis stopped by SIGSTOP, then resumed. */
+  freeze(): void {
+    this.mode = 'frozen';
+    this.thawed = new Promise((resolve) => (this.thawNow = resolve));
+  }
+
+  thaw(): void {
+    this.mode = 'up';
+    this.thawNow();
+    this.thawed = null;
+  }
+
   protected override isConnected(): boolean {
     return this.mode !== 'down';
   }
@@ -44,6 +59,7 @@ class FlakyStore extends InMemoryCircuitBreakerStore {
 
   private async gate(): Promise<void> {
     if (this.mode === 'hang') await new Promise(() => undefined);
+    if (this.mode === 'frozen') await this.thawed;
     if (this.mode === 'fail') throw Object.assign(new Error('connect ECONNREFUSED redis://admin:s3cret@db:6379'), { code: undefined });
   }
 
@@ -57,14 +73,14 @@ class FlakyStore extends InMemoryCircuitBreakerStore {
     return super.write(name, transition, ttlMs, message);
   }
 
-  protected override async acquireLease(name: string, limit: number, ttlMs: number) {
+  protected override async acquireLease(name: string, token: string, limit: number, ttlMs: number) {
     await this.gate();
-    return super.acquireLease(name, limit, ttlMs);
+    return super.acquireLease(name, token, limit, ttlMs);
   }
 
-  protected override async releaseLease(name: string) {
+  protected override async releaseLease(name: string, token: string) {
     await this.gate();
-    return super.releaseLease(name);
+    return super.releaseLease(name, token);
   }
 }
 
@@ -129,6 +145,69 @@ describe('SharedStateStore when the backend fails', () => {
     expect(breaker.state).toBe('closed');
     expect(store.log.warn).toHaveBeenCalledTimes(1);
     expect(store.log.warn.mock.calls[0]![0]).toMatch(/^Circuit breaker store \(in-memory\) unavailable: the half-open lease of 'payments' got no answer within 50 ms\. Breakers run on local state/);
+  });
+
+  it('a lease granted after its request timed out is given back: the fleet can probe at once', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    const backend = new InMemoryStoreBackend();
+    const a = new FlakyStore(backend);
+    const b = new FlakyStore(backend);
+    const breakerA = await instance(a, { halfOpenMaxCalls: 1, halfOpenTimeoutMs: 60_000 });
+    const breakerB = new Breaker('payments', { failureThreshold: 1, resetTimeoutMs: 10_000, halfOpenMaxCalls: 1, halfOpenTimeoutMs: 60_000, clock }, { logger: silent });
+    cleanups.push(() => b.close());
+    await b.attach(breakerB);
+    await breakerA.execute(fail).catch(() => undefined);
+    await settle();
+    expect(breakerB.state).toBe('open');
+    clock.advance(10_000);
+
+    a.freeze();
+    const hanging = breakerA.execute(() => new Promise<string>(() => undefined)); // a probe that never settles
+    void hanging.catch(() => undefined);
+    await advance(50); // the lease request timed out: the probe runs under the local limit
+    a.thaw(); // the store now grants the lease, after A stopped waiting for it
+    await settle();
+    expect(backend.leasesHeld('payments')).toBe(0);
+    // B's probe gets the fleet's lease instead of a refusal until halfOpenTimeoutMs.
+    await expect(breakerB.execute(ok)).resolves.toBe('ok');
+    expect(breakerB.state).toBe('closed');
+  });
+
+  it('leases go back when the breaker moved on meanwhile or is detached, and a transition clears them', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    const backend = new InMemoryStoreBackend();
+    const store = new FlakyStore(backend);
+    const breaker = await instance(store, { halfOpenMaxCalls: 2 });
+    await breaker.execute(fail).catch(() => undefined);
+    clock.advance(10_000);
+
+    // A probe that is ignored (cancelled) gives its lease back.
+    const admitted = await breaker.acquire();
+    expect(backend.leasesHeld('payments')).toBe(1);
+    admitted.ignore();
+    await settle();
+    expect(backend.leasesHeld('payments')).toBe(0);
+
+    // A lease granted while the breaker moved on goes back.
+    store.freeze();
+    const pending = breaker.acquire() as Promise<unknown>;
+    void pending.catch(() => undefined);
+    breaker.forceOpen(); // the transition's write queues behind the lease request
+    await advance(10);
+    store.thaw();
+    await settle();
+    await advance(50);
+    await expect(pending).rejects.toMatchObject({ state: 'forced_open' });
+    expect(backend.leasesHeld('payments')).toBe(0);
+
+    // A transition clears the generation's leases; detaching gives back what it holds.
+    breaker.reset();
+    await breaker.execute(fail).catch(() => undefined);
+    clock.advance(10_000);
+    await breaker.acquire();
+    expect(backend.leasesHeld('payments')).toBe(1);
+    await store.close();
+    expect(backend.leasesHeld('payments')).toBe(0);
   });
 
   it('a transition made while the store is down is shared when it is back; one line each way', async () => {
@@ -247,12 +326,14 @@ describe('InMemoryStoreBackend', () => {
     expect(backend.write('p', open, 1_500, message(open))).toBeNull();
     const older: SharedTransition = { state: 'closed', reason: 'r', at: 999 };
     expect(backend.write('p', older, null, message(older))).toEqual(open);
-    expect(backend.acquireLease('p', 1, 100)).toBe(true);
-    expect(backend.acquireLease('p', 1, 100)).toBe(false);
+    expect(backend.acquireLease('p', 't1', 1, 100)).toBe(true);
+    expect(backend.acquireLease('p', 't2', 1, 100)).toBe(false);
     jest.setSystemTime(1_100);
-    expect(backend.acquireLease('p', 1, 100)).toBe(true);
-    backend.releaseLease('p');
-    expect(backend.acquireLease('p', 1, 100)).toBe(true);
+    expect(backend.acquireLease('p', 't3', 1, 100)).toBe(true);
+    backend.releaseLease('p', 'someone-else');
+    expect(backend.acquireLease('p', 't4', 1, 100)).toBe(false);
+    backend.releaseLease('p', 't3');
+    expect(backend.acquireLease('p', 't4', 1, 100)).toBe(true);
     jest.setSystemTime(2_500);
     expect(backend.read('p')).toBeNull();
   });

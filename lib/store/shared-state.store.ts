@@ -35,6 +35,8 @@ interface Attachment {
   readonly detach: () => void;
   /** the newest transition known here, shared again when the store comes back */
   last: SharedTransition | null;
+  /** tokens of the half-open leases granted here and not given back yet, oldest first */
+  readonly leases: string[];
 }
 
 /**
@@ -59,6 +61,8 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
   private closed = false;
   private recoveryTimer: ReturnType<typeof setInterval> | null = null;
   private resyncing: Promise<void> | null = null;
+  /** numbers the lease tokens of this store */
+  private leaseSeq = 0;
 
   protected constructor(
     /** names the store in log lines, e.g. `redis` */
@@ -90,10 +94,13 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
    * `message` to the fleet. Resolves to the newer stored transition when it lost, else null.
    */
   protected abstract write(name: string, transition: SharedTransition, ttlMs: number | null, message: SharedStoreMessage): Promise<SharedTransition | null>;
-  /** Atomically takes one of `limit` half-open leases of `name` (the lease expires after `ttlMs`); false when all are taken. */
-  protected abstract acquireLease(name: string, limit: number, ttlMs: number): Promise<boolean>;
-  /** Gives back one half-open lease of `name`. */
-  protected abstract releaseLease(name: string): Promise<void>;
+  /**
+   * Atomically takes one of `limit` half-open leases of `name` for `token` (unique per grant; the
+   * lease expires after `ttlMs`); false when all are taken. Expired leases do not count.
+   */
+  protected abstract acquireLease(name: string, token: string, limit: number, ttlMs: number): Promise<boolean>;
+  /** Gives back the half-open lease of `name` held by `token` (nothing when it is gone). */
+  protected abstract releaseLease(name: string, token: string): Promise<void>;
   /** False while the backend is known to be unreachable: operations then fail at once instead of waiting. */
   protected isConnected(): boolean {
     return true;
@@ -110,10 +117,13 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     const entry: Attachment = {
       breaker,
       last: null,
+      leases: [],
       detach: () => {
         if (this.attachments.get(name) !== entry) return;
         this.attachments.delete(name);
         detachSync();
+        // A detached breaker probes no more: its leases go back rather than blocking the fleet.
+        for (const token of entry.leases.splice(0)) this.giveBack(name, token);
       },
     };
     this.attachments.set(name, entry);
@@ -160,18 +170,41 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     const entry = this.attachments.get(breaker.name);
     if (entry === undefined || entry.breaker !== breaker) return;
     entry.last = transition;
+    // The write clears every lease of the generation that ends; none held here is given back twice.
+    entry.leases.length = 0;
     void this.share(entry, transition, STORE_OPERATIONS.publish(breaker.name));
   }
 
   private async acquireProbe(breaker: Breaker): Promise<boolean> {
-    const { halfOpenMaxCalls, halfOpenTimeoutMs } = breaker.options;
-    const granted = await this.op(STORE_OPERATIONS.lease(breaker.name), () => this.acquireLease(breaker.name, halfOpenMaxCalls, halfOpenTimeoutMs));
-    // Availability first: a store that cannot answer in time leaves the local limit in charge.
-    return granted === FAILED ? true : granted;
+    const name = breaker.name;
+    const { halfOpenMaxCalls, halfOpenTimeoutMs, callTimeoutMs } = breaker.options;
+    // A lease lives no longer than the probe it guards: a probe that never settles sends the breaker
+    // back to OPEN after halfOpenTimeoutMs (or fails at callTimeoutMs), and that transition clears it.
+    const ttlMs = callTimeoutMs === undefined || callTimeoutMs === null ? halfOpenTimeoutMs : Math.min(halfOpenTimeoutMs, callTimeoutMs + this.timeoutMs);
+    const token = `${this.origin}:${++this.leaseSeq}`;
+    const granted = await this.op(STORE_OPERATIONS.lease(name), () => this.acquireLease(name, token, halfOpenMaxCalls, ttlMs));
+    const entry = this.attachments.get(name);
+    if (granted === FAILED || entry === undefined || entry.breaker !== breaker) {
+      // No answer in time (or the breaker is gone): the grant may still happen in the store later.
+      // The release is sent after the request, so the store runs it after the grant, whenever that is.
+      this.giveBack(name, token);
+      // Availability first: a store that cannot answer in time leaves the local limit in charge.
+      return granted === FAILED ? true : false;
+    }
+    if (granted) entry.leases.push(token);
+    return granted;
   }
 
   private releaseProbe(breaker: Breaker): void {
-    void this.op(STORE_OPERATIONS.release(breaker.name), () => this.releaseLease(breaker.name));
+    const entry = this.attachments.get(breaker.name);
+    if (entry === undefined || entry.breaker !== breaker) return;
+    const token = entry.leases.shift();
+    if (token !== undefined) this.giveBack(breaker.name, token);
+  }
+
+  /** Gives a lease back, without waiting; a release the store misses ends with the lease's expiry. */
+  private giveBack(name: string, token: string): void {
+    void within(this.timeoutMs, () => this.releaseLease(name, token));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -187,7 +220,8 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
   }
 
   private applyShared(entry: Attachment, transition: SharedTransition): void {
-    entry.breaker.applyRemote(transition);
+    // The fleet's transition cleared the leases of the generation it ended, those held here included.
+    if (entry.breaker.applyRemote(transition)) entry.leases.length = 0;
     if (entry.last === null || transition.at >= entry.last.at) entry.last = transition;
   }
 
