@@ -77,7 +77,10 @@ async function main() {
   const loadBefore = os.loadavg()[0];
   const log = (msg) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${msg}\n`);
 
-  const subjects = coreSubjects(lib);
+  const libPath = process.env.BENCH_LIB ? path.resolve(process.env.BENCH_LIB) : fileURLToPath(new URL('../dist/index.js', import.meta.url));
+  const { registerCircuitBreakerMetrics } = await import(pathToFileURL(path.join(path.dirname(libPath), 'prometheus', 'index.js')).href);
+  const { Registry } = await import('prom-client');
+  const subjects = coreSubjects(lib, { registerCircuitBreakerMetrics, Registry });
   const nest = await nestSubject(lib);
   subjects.push(nest);
   const runnable = subjects.filter((s) => !s.pending);

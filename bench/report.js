@@ -180,6 +180,11 @@ export function evaluateTargets(results, timers, openCheck, http) {
       }
     }
   }
+  for (const [res, what] of [[closed, 'sequential'], [inflight, '1,000 in flight']]) {
+    const on = res.rows['engine-metrics']?.overhead;
+    const off = res.rows.engine?.overhead;
+    add(`closed ${what}, Prometheus metrics on (histogram fed): ≤ 60 ns over metrics off`, on - off, 60, `${fmtOverhead(on)} vs ${fmtOverhead(off)}`, fmtNs);
+  }
   for (const anchor of ['opossum-nt', 'opossum']) {
     const ours = open.rows.engine?.median;
     const theirs = open.rows[anchor]?.median;

@@ -20,7 +20,7 @@ export const HALF_OPEN_AFTER_MS = 60_000;
  * `make()` builds one bare breaker for the heap, creation and timer measurements (`destroy` undoes
  * what keeps it alive); `null` where that makes no sense.
  */
-export function coreSubjects(lib) {
+export function coreSubjects(lib, metrics) {
   const { Breaker, CircuitBreakerOpenError } = lib;
   const isEngineOpen = (e) => e instanceof CircuitBreakerOpenError;
   const engine = (id, label, options) => ({
@@ -78,6 +78,20 @@ export function coreSubjects(lib) {
       create: () => ({ S: new FloorBreaker(), expr: (F) => `S.execute(${F})`, isOpen: (e) => e instanceof FloorOpenError, dispose: () => {} }),
     },
     engine('engine', 'nestjs-circuit-breaker, consecutive (default)', undefined),
+    {
+      // The default breaker with the Prometheus metrics registered and the duration histogram fed
+      // (the metrics module's default): what a call costs with metrics on.
+      id: 'engine-metrics',
+      label: 'nestjs-circuit-breaker, consecutive, Prometheus metrics on (duration histogram fed)',
+      group: 'engine',
+      make: null,
+      create: () => {
+        const b = new Breaker('bench');
+        const source = { names: () => ['bench'], get: (name) => (name === 'bench' ? b : undefined), onBreakerCreated: () => () => {} };
+        const unregister = metrics.registerCircuitBreakerMetrics(source, new metrics.Registry(), { observeCallDurations: true });
+        return { S: b, expr: (F) => `S.execute(${F})`, isOpen: isEngineOpen, dispose: () => { unregister(); b.dispose(); } };
+      },
+    },
     engine('engine-count', 'nestjs-circuit-breaker, count window 100, rate 50%', COUNT_WINDOW_OPTIONS),
     engine('engine-time', 'nestjs-circuit-breaker, time window 10 s, rate 50%', TIME_WINDOW_OPTIONS),
     opossum('opossum', 'opossum 10, defaults', {}),
