@@ -13,7 +13,8 @@ import { buildSampleApp, type SampleAppProcess, startSampleApp } from '../suppor
 // one the README shows (kept out of ordinary runs so that `npm test` leaves the tree clean).
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CHROMIUM = '/usr/bin/chromium';
+// Another Chromium or Chrome binary: CHROMIUM_PATH=/path/to/chrome npm test
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = process.env.UPDATE_SCREENSHOT === '1' ? join(ROOT, 'docs', 'dashboard.png') : join(ROOT, 'test', 'artifacts', 'dashboard.png');
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** how soon a change must show on the page without a reload */
@@ -42,7 +43,7 @@ describe('the live dashboard in a real browser', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is not installed at ${CHROMIUM}; this test drives a real browser: apt-get install chromium (.ci/run installs it)`);
+      throw new Error(`Chromium is not installed at ${CHROMIUM}; this test drives a real browser: apt-get install chromium (.ci/run installs it), or set CHROMIUM_PATH to a Chromium or Chrome binary`);
     }
     if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/index.js is missing: run `npm run build` first (`npm test` does)');
     const main = await buildSampleApp('dashboard-sample-app');
