@@ -26,6 +26,9 @@ export {
 export { CircuitBreakerInterceptor } from './interceptors/circuit-breaker.interceptor.js';
 export { CircuitBreakerExceptionFilter } from './interceptors/circuit-breaker-exception.filter.js';
 
+// HTTP dependencies: a downstream 4xx is the caller's fault, not the dependency's (isFailure / isFailureResult)
+export { isDependencyFailure, isDependencyFailureResponse } from './http/http-failure.js';
+
 // The event stream and the dashboard page of the management API, for routes of your own
 export { circuitBreakerEventStream, type CircuitBreakerEventStreamOptions } from './management/event-stream.js';
 export { DASHBOARD_CONTENT_SECURITY_POLICY, type DashboardPageOptions, renderDashboard } from './management/dashboard.page.js';

@@ -93,7 +93,7 @@ function closestName(name: string, candidates: readonly string[]): string | unde
 }
 
 /** An `HttpException` below 500 is the caller's mistake, not the dependency's: ignored, never a failure. */
-function isDependencyFailure(error: unknown): boolean {
+function isNotNestClientError(error: unknown): boolean {
   return !(error instanceof HttpException && error.getStatus() < 500);
 }
 
@@ -101,7 +101,7 @@ function withNestFailureRule(options: CircuitBreakerOptions): CircuitBreakerOpti
   const isFailure = options.isFailure;
   return {
     ...options,
-    isFailure: isFailure === undefined ? isDependencyFailure : (error) => isDependencyFailure(error) && isFailure(error),
+    isFailure: isFailure === undefined ? isNotNestClientError : (error) => isNotNestClientError(error) && isFailure(error),
   };
 }
 
