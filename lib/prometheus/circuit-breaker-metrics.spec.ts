@@ -79,6 +79,24 @@ describe('registerCircuitBreakerMetrics', () => {
     expect(await value(registry, 'circuit_breaker_state_transitions_total', { name: 'c', from: 'open', to: 'half_open' })).toBe(1);
   });
 
+  it('exports circuit_breaker_state_info: one series per state, 1 for the current one and 0 for the others', async () => {
+    const breakers = new Breakers();
+    const registry = new Registry();
+    register(breakers, registry);
+    const b = breakers.add('b', { failureThreshold: 1, resetTimeoutMs: 1_000 });
+    const states = async () => {
+      const series: Record<string, number | undefined> = {};
+      for (const state of ['closed', 'half_open', 'open', 'forced_open', 'disabled']) series[state] = await value(registry, 'circuit_breaker_state_info', { name: 'b', state });
+      return series;
+    };
+    expect(await states()).toEqual({ closed: 1, half_open: 0, open: 0, forced_open: 0, disabled: 0 });
+    await fail(b, 1);
+    expect(await states()).toEqual({ closed: 0, half_open: 0, open: 1, forced_open: 0, disabled: 0 });
+    breakers.clock.advance(1_000);
+    expect(await states()).toEqual({ closed: 0, half_open: 1, open: 0, forced_open: 0, disabled: 0 });
+    expect(await value(registry, 'circuit_breaker_state', { name: 'b' })).toBe(1);
+  });
+
   it('exports the totals of the snapshot, the success rate and the transitions, read at scrape time', async () => {
     const breakers = new Breakers();
     const registry = new Registry();

@@ -39,6 +39,7 @@ export interface CircuitBreakerMetricsOptions {
 /** The names of every metric, in the order they are registered. */
 export const CIRCUIT_BREAKER_METRIC_NAMES = [
   'circuit_breaker_state',
+  'circuit_breaker_state_info',
   'circuit_breaker_requests_total',
   'circuit_breaker_successes_total',
   'circuit_breaker_failures_total',
@@ -132,6 +133,16 @@ export function registerCircuitBreakerMetrics(
     collect() {
       this.reset();
       for (const r of read()) this.set({ name: r.name }, STATE_VALUES[r.snapshot.state]!);
+    },
+  }));
+  add('circuit_breaker_state_info', new Gauge({
+    name: 'circuit_breaker_state_info',
+    help: 'One series per state: 1 for the current state, 0 for the others (for sum by (state) and alerts)',
+    labelNames: ['name', 'state'],
+    registers,
+    collect() {
+      this.reset();
+      for (const r of read()) for (const state of CIRCUIT_STATES) this.set({ name: r.name, state }, state === r.snapshot.state ? 1 : 0);
     },
   }));
   for (const counter of COUNTERS) {
