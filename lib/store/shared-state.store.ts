@@ -170,9 +170,12 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     const entry = this.attachments.get(breaker.name);
     if (entry === undefined || entry.breaker !== breaker) return;
     entry.last = transition;
-    // The write clears every lease of the generation that ends; none held here is given back twice.
-    entry.leases.length = 0;
-    void this.share(entry, transition, STORE_OPERATIONS.publish(breaker.name));
+    // A winning write clears every lease of the generation that ends, but one that loses the race (a
+    // newer transition is stored) or times out does not: the leases held here go back by token after it.
+    const held = entry.leases.splice(0);
+    void this.share(entry, transition, STORE_OPERATIONS.publish(breaker.name)).then(() => {
+      for (const token of held) this.giveBack(breaker.name, token);
+    });
   }
 
   private async acquireProbe(breaker: Breaker): Promise<boolean> {
