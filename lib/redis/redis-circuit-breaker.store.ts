@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { type ConfigProblem, describeStoreError, safeOptionValue, type SharedTransition } from '../core/index.js';
 import {
   checkStoreOptions,
@@ -17,10 +17,10 @@ import { LEASE_SCRIPT, RELEASE_SCRIPT, type RedisScript, WRITE_SCRIPT } from './
 /** Options of `RedisCircuitBreakerStore`. */
 export interface RedisCircuitBreakerStoreOptions extends SharedStateStoreOptions {
   /**
-   * An ioredis client (ioredis ^5 or ^6). It stays yours: the store duplicates it once for its
-   * pub/sub connection (which it closes on `close()`) and never quits it.
+   * An ioredis client (ioredis ^5 or ^6), a single node (`Redis`) or a `Cluster`. It stays yours: the
+   * store duplicates it once for its pub/sub connection (which it closes on `close()`) and never quits it.
    */
-  client: Redis;
+  client: Redis | Cluster;
   /** Prefix of every key and of the channel, to keep services (or environments) apart. @default 'circuit-breaker:' */
   keyPrefix?: string;
 }
@@ -49,10 +49,10 @@ const DEFAULT_KEY_PREFIX = 'circuit-breaker:';
  * });
  */
 export class RedisCircuitBreakerStore extends SharedStateStore {
-  private readonly client: Redis;
+  private readonly client: Redis | Cluster;
   private readonly keyPrefix: string;
   private readonly channel: string;
-  private subscriber: Redis | null = null;
+  private subscriber: Redis | Cluster | null = null;
   /** the last connection error, to say why in the one log line */
   private lastError: string | null = null;
 
@@ -70,7 +70,8 @@ export class RedisCircuitBreakerStore extends SharedStateStore {
     client.on('ready', this.onReady);
     // A lazyConnect client would otherwise wait for a first command that never comes (operations need `ready`).
     if (client.status === 'wait') client.connect().catch(() => undefined);
-    const subscriber = client.duplicate();
+    // Both kinds duplicate themselves with no arguments (a Cluster into a Cluster of the same nodes).
+    const subscriber: Redis | Cluster = (client as Redis).duplicate();
     this.subscriber = subscriber;
     subscriber.on('error', this.onError);
     subscriber.on('close', this.onClose);
