@@ -203,6 +203,7 @@ describe('SharedStateStore when the backend fails', () => {
     // A transition clears the generation's leases; detaching gives back what it holds.
     breaker.reset();
     await breaker.execute(fail).catch(() => undefined);
+    await settle(); // the open transition is stored
     clock.advance(10_000);
     await breaker.acquire();
     expect(backend.leasesHeld('payments')).toBe(1);
@@ -354,6 +355,6 @@ describe('store options', () => {
     expect(message).toContain('startupTimeoutMs: expected a duration in ms: a finite number >= 0, received -1');
     expect(message).toContain('logger: expected a logger { log(message), warn(message) }');
     expect(message).toContain('backend: expected an InMemoryStoreBackend (or no backend)');
-    expect(message).toContain('url: unknown option (known: backend, timeoutMs, startupTimeoutMs, logger), received "redis://***@h"');
+    expect(message).toContain('url: unknown option (known: backend, timeoutMs, startupTimeoutMs, heartbeatMs, closeTimeoutMs, logger), received "redis://***@h"');
   });
 });

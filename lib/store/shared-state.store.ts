@@ -13,20 +13,26 @@ import {
   storeAlreadyAttachedMessage,
   storeAvailableMessage,
   storeClosedMessage,
+  storeDataLostMessage,
+  storeKeyUnusableMessage,
+  storeKeyUsableMessage,
   storeUnavailableMessage,
 } from './store.messages.js';
+import { isPermanentStoreError, TIMED_OUT, ttlOf, unrefTimer, within } from './store-timing.js';
 
 const DEFAULT_TIMEOUT_MS = 50;
 const DEFAULT_STARTUP_TIMEOUT_MS = 2_000;
-/** While the store is unavailable but connected (it stopped answering in time), how often to try to resynchronise. */
+const DEFAULT_HEARTBEAT_MS = 2_000;
+const DEFAULT_CLOSE_TIMEOUT_MS = 1_000;
+/** While the store is unavailable but connected (it stopped answering in time), how often to check whether it answers again. */
 const RECOVERY_INTERVAL_MS = 1_000;
-/**
- * How long a `closed` or `reset` record stays in the store. It only orders transitions (last writer
- * wins) after an outage; without it a breaker starts closed, which is the same thing.
- */
-const SETTLED_RECORD_TTL_MS = 24 * 60 * 60 * 1_000;
+/** Breakers resynchronised at a time: a slow store gets one batch of commands, not one per breaker. */
+const RESYNC_BATCH = 256;
+/** First and longest wait before retrying a breaker whose keys gave a permanent error (e.g. WRONGTYPE). */
+const BROKEN_RETRY_MS = 10_000;
+const BROKEN_RETRY_MAX_MS = 300_000;
 
-/** What `within()` resolves to when the operation failed or timed out. */
+/** What `op()` resolves to when the operation failed or timed out. */
 const FAILED: unique symbol = Symbol('store operation failed');
 type Failed = typeof FAILED;
 
@@ -35,22 +41,33 @@ interface Attachment {
   readonly detach: () => void;
   /** the newest transition known here, shared again when the store comes back */
   last: SharedTransition | null;
+  /** whether the store is known to hold `last` (written, or received from it) */
+  confirmed: boolean;
   /** tokens of the half-open leases granted here and not given back yet, oldest first */
   readonly leases: string[];
+  /** a write of this breaker is on its way (until the store answers, however late): the next one waits */
+  writing: boolean;
+  /** a newer transition arrived meanwhile: written (the latest only) once the current write settles */
+  rewrite: boolean;
+  /** set while its keys give a permanent error: no commands but a slow retry */
+  broken: { retryMs: number; timer: ReturnType<typeof setTimeout> | null } | null;
 }
 
 /**
  * The fleet logic of a store, over a few backend primitives (read, conditional write with broadcast,
- * lease, release): timeouts on every operation, one log line when the backend is lost and one when it
- * is back, resynchronisation (last writer wins by `at`). `InMemoryCircuitBreakerStore` and
- * `RedisCircuitBreakerStore` extend it; a third-party store may too, or implement
- * `CircuitBreakerStore` directly.
+ * lease, release, marker): timeouts on every operation, one log line when the backend is lost and one
+ * when it is back, resynchronisation in batches (last writer wins by `at`), at most one write in flight
+ * per breaker (the latest state only), a heartbeat that notices lost data and writes it back.
+ * `InMemoryCircuitBreakerStore` and `RedisCircuitBreakerStore` extend it; a third-party store may
+ * too, or implement `CircuitBreakerStore` directly.
  */
 export abstract class SharedStateStore implements CircuitBreakerStore {
   /** This store's id in broadcasts. */
   protected readonly origin: string = randomUUID();
   protected readonly timeoutMs: number;
   private readonly startupTimeoutMs: number;
+  private readonly heartbeatMs: number;
+  private readonly closeTimeoutMs: number;
   private readonly logger: StoreLogger;
   private readonly attachments = new Map<string, Attachment>();
   private readonly sync: BreakerSync;
@@ -60,7 +77,11 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
   private failures = 0;
   private closed = false;
   private recoveryTimer: ReturnType<typeof setInterval> | null = null;
+  private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
+  private checking = false;
   private resyncing: Promise<void> | null = null;
+  /** the marker of the shared data last seen (null before the first check) */
+  private marker: string | null = null;
   /** numbers the lease tokens of this store */
   private leaseSeq = 0;
 
@@ -71,6 +92,8 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
   ) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.startupTimeoutMs = options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
+    this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     this.logger = options.logger ?? consoleStoreLogger;
     this.sync = {
       publish: (breaker, transition) => this.publish(breaker, transition),
@@ -90,7 +113,7 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
   protected abstract read(name: string): Promise<SharedTransition | null>;
   /**
    * Atomically: unless the stored transition of `name` is newer (greater `at`), stores `transition`
-   * (expiring after `ttlMs`; null = never), clears the half-open lease of `name` and broadcasts
+   * (expiring after `ttlMs`; null = never), clears the half-open leases of `name` and broadcasts
    * `message` to the fleet. Resolves to the newer stored transition when it lost, else null.
    */
   protected abstract write(name: string, transition: SharedTransition, ttlMs: number | null, message: SharedStoreMessage): Promise<SharedTransition | null>;
@@ -101,6 +124,18 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
   protected abstract acquireLease(name: string, token: string, limit: number, ttlMs: number): Promise<boolean>;
   /** Gives back the half-open lease of `name` held by `token` (nothing when it is gone). */
   protected abstract releaseLease(name: string, token: string): Promise<void>;
+  /**
+   * The marker of the shared data: sets it to `proposal` when there is none, and resolves to the one
+   * stored. A different marker than before means the data was lost (flushed, evicted, a new server).
+   * The default resolves `proposal` every time: no loss is ever noticed.
+   */
+  protected async checkMarker(proposal: string): Promise<string> {
+    return this.marker ?? proposal;
+  }
+  /** Where the shared state of `name` lives, for log lines (e.g. its keys). */
+  protected describeKeys(name: string): string {
+    return `'${name}'`;
+  }
   /** False while the backend is known to be unreachable: operations then fail at once instead of waiting. */
   protected isConnected(): boolean {
     return true;
@@ -117,11 +152,16 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     const entry: Attachment = {
       breaker,
       last: null,
+      confirmed: false,
       leases: [],
+      writing: false,
+      rewrite: false,
+      broken: null,
       detach: () => {
         if (this.attachments.get(name) !== entry) return;
         this.attachments.delete(name);
         detachSync();
+        if (entry.broken?.timer) clearTimeout(entry.broken.timer);
         // A detached breaker probes no more: its leases go back rather than blocking the fleet.
         for (const token of entry.leases.splice(0)) this.giveBack(name, token);
       },
@@ -129,18 +169,21 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     this.attachments.set(name, entry);
     await this.start();
     if (this.attachments.get(name) === entry) {
-      const shared = await this.op(STORE_OPERATIONS.load(name), () => this.read(name));
+      const shared = await this.op(STORE_OPERATIONS.load(name), () => this.read(name), name);
       if (shared !== FAILED && shared !== null && this.attachments.get(name) === entry) this.applyShared(entry, shared);
     }
     return entry.detach;
   }
 
+  /** Detaches every breaker and releases what the store opened itself, within `closeTimeoutMs` whatever the backend does. */
   async close(): Promise<void> {
     if (this.closed) return;
+    for (const entry of [...this.attachments.values()]) entry.detach();
     this.closed = true;
     this.stopRecovery();
-    for (const entry of [...this.attachments.values()]) entry.detach();
-    await this.disconnect();
+    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+    await within(this.closeTimeoutMs, () => this.disconnect());
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -170,10 +213,12 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     const entry = this.attachments.get(breaker.name);
     if (entry === undefined || entry.breaker !== breaker) return;
     entry.last = transition;
+    entry.confirmed = false;
     // A winning write clears every lease of the generation that ends, but one that loses the race (a
     // newer transition is stored) or times out does not: the leases held here go back by token after it.
     const held = entry.leases.splice(0);
-    void this.share(entry, transition, STORE_OPERATIONS.publish(breaker.name)).then(() => {
+    const shared = entry.broken === null ? this.share(entry, STORE_OPERATIONS.publish(breaker.name)) : Promise.resolve(false);
+    void shared.then(() => {
       for (const token of held) this.giveBack(breaker.name, token);
     });
   }
@@ -181,18 +226,23 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
   private async acquireProbe(breaker: Breaker): Promise<boolean> {
     const name = breaker.name;
     const { halfOpenMaxCalls, halfOpenTimeoutMs, callTimeoutMs } = breaker.options;
+    if (this.attachments.get(name)?.broken) return true; // its keys are unusable: the local limit holds
     // A lease lives no longer than the probe it guards: a probe that never settles sends the breaker
     // back to OPEN after halfOpenTimeoutMs (or fails at callTimeoutMs), and that transition clears it.
-    const ttlMs = callTimeoutMs === undefined || callTimeoutMs === null ? halfOpenTimeoutMs : Math.min(halfOpenTimeoutMs, callTimeoutMs + this.timeoutMs);
+    const ttlMs = callTimeoutMs === null ? halfOpenTimeoutMs : Math.min(halfOpenTimeoutMs, callTimeoutMs + this.timeoutMs);
     const token = `${this.origin}:${++this.leaseSeq}`;
-    const granted = await this.op(STORE_OPERATIONS.lease(name), () => this.acquireLease(name, token, halfOpenMaxCalls, ttlMs));
+    let sent = false;
+    const granted = await this.op(STORE_OPERATIONS.lease(name), () => {
+      sent = true;
+      return this.acquireLease(name, token, halfOpenMaxCalls, ttlMs);
+    }, name);
     const entry = this.attachments.get(name);
     if (granted === FAILED || entry === undefined || entry.breaker !== breaker) {
       // No answer in time (or the breaker is gone): the grant may still happen in the store later.
       // The release is sent after the request, so the store runs it after the grant, whenever that is.
-      this.giveBack(name, token);
+      if (sent) this.giveBack(name, token);
       // Availability first: a store that cannot answer in time leaves the local limit in charge.
-      return granted === FAILED ? true : false;
+      return granted === FAILED;
     }
     if (granted) entry.leases.push(token);
     return granted;
@@ -207,17 +257,39 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
 
   /** Gives a lease back, without waiting; a release the store misses ends with the lease's expiry. */
   private giveBack(name: string, token: string): void {
-    void within(this.timeoutMs, () => this.releaseLease(name, token));
+    if (this.isConnected()) void within(this.timeoutMs, () => this.releaseLease(name, token));
   }
 
   // ---------------------------------------------------------------------------------------------
 
-  /** Writes a transition (last writer wins); applies the stored one when it is newer. Resolves false when the store did not answer. */
-  private async share(entry: Attachment, transition: SharedTransition, operation: string): Promise<boolean> {
+  /**
+   * Writes the breaker's latest transition (last writer wins); applies the stored one when it is newer.
+   * At most one write per breaker is on its way: a newer transition waits for it, and only the latest
+   * is written. Resolves false when the store did not answer (in time).
+   */
+  private async share(entry: Attachment, operation: string): Promise<boolean> {
+    const transition = entry.last;
+    if (transition === null) return true;
+    if (entry.writing) {
+      entry.rewrite = true;
+      return false;
+    }
     const name = entry.breaker.name;
     const message: SharedStoreMessage = { origin: this.origin, name, transition };
-    const newer = await this.op(operation, () => this.write(name, transition, ttlOf(entry.breaker, transition), message));
+    entry.writing = true;
+    const settled = () => {
+      entry.writing = false;
+      if (!entry.rewrite) return;
+      entry.rewrite = false;
+      if (this.attachments.get(name) === entry && !entry.confirmed && entry.broken === null) void this.share(entry, STORE_OPERATIONS.publish(name));
+    };
+    const newer = await this.op(operation, () => {
+      const writing = this.write(name, transition, ttlOf(entry.breaker, transition), message);
+      writing.then(settled, settled);
+      return writing;
+    }, name, settled);
     if (newer === FAILED) return false;
+    if (entry.last === transition) entry.confirmed = true;
     if (newer !== null) this.applyShared(entry, newer);
     return true;
   }
@@ -225,19 +297,57 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
   private applyShared(entry: Attachment, transition: SharedTransition): void {
     // The fleet's transition cleared the leases of the generation it ended, those held here included.
     if (entry.breaker.applyRemote(transition)) entry.leases.length = 0;
-    if (entry.last === null || transition.at >= entry.last.at) entry.last = transition;
+    if (entry.last === null || transition.at >= entry.last.at) {
+      entry.last = transition;
+      entry.confirmed = true;
+    }
   }
 
   private start(): Promise<void> {
-    return (this.started ??= within(this.startupTimeoutMs, () => this.connect()).then((outcome) => {
+    return (this.started ??= within(this.startupTimeoutMs, () => this.connect()).then(async (outcome) => {
       if (outcome === TIMED_OUT) this.markUnavailable(STORE_CAUSES.startup(this.startupTimeoutMs));
       else if (outcome !== undefined) this.markUnavailable(STORE_CAUSES.failed('connecting', outcome.error));
+      else await this.heartbeat();
+      if (this.heartbeatMs > 0 && !this.closed) {
+        this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatMs);
+        this.heartbeatTimer.unref?.();
+      }
     }));
   }
 
-  /** Runs one store operation within `timeoutMs`; resolves `FAILED` (and marks the store unavailable) instead of failing or waiting longer. */
-  private async op<T>(operation: string, run: () => Promise<T>): Promise<T | Failed> {
+  /**
+   * One command: is the shared data still there? When its marker changed (flushed, evicted, a new
+   * server), every breaker's state is written back. While unavailable, an answer starts the resync.
+   */
+  private async heartbeat(): Promise<void> {
+    if (this.checking || this.closed || !this.isConnected()) return;
+    this.checking = true;
+    try {
+      const marker = await this.op(STORE_OPERATIONS.heartbeat, () => this.checkMarker(randomUUID()));
+      if (marker === FAILED || this.closed) return;
+      const lost = this.marker !== null && marker !== this.marker;
+      this.marker = marker;
+      if (lost) {
+        for (const entry of this.attachments.values()) entry.confirmed = false;
+        const known = [...this.attachments.values()].filter((entry) => entry.last !== null).length;
+        this.say('warn', storeDataLostMessage(this.label, known));
+        await this.resync();
+      } else if (!this.available) {
+        await this.resync();
+      }
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /**
+   * Runs one store operation within `timeoutMs`; resolves `FAILED` (and marks the store unavailable)
+   * instead of failing or waiting longer. A late answer is ignored. A permanent error of one breaker's
+   * keys (`name`) sets that breaker aside instead. `notSent` runs when the operation was not even tried.
+   */
+  private async op<T>(operation: string, run: () => Promise<T>, name?: string, notSent?: () => void): Promise<T | Failed> {
     if (!this.isConnected()) {
+      notSent?.();
       this.markUnavailable(STORE_CAUSES.notConnected);
       return FAILED;
     }
@@ -245,9 +355,41 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     const outcome = await within(this.timeoutMs, async () => {
       value = await run();
     });
-    if (outcome === undefined) return value;
+    const entry = name === undefined ? undefined : this.attachments.get(name);
+    if (outcome === undefined) {
+      if (entry?.broken) this.mended(entry);
+      return value;
+    }
+    if (outcome !== TIMED_OUT && entry !== undefined && isPermanentStoreError(outcome.error)) {
+      this.setAside(entry, STORE_CAUSES.failed(operation, outcome.error));
+      return FAILED;
+    }
     this.markUnavailable(outcome === TIMED_OUT ? STORE_CAUSES.timeout(operation, this.timeoutMs) : STORE_CAUSES.failed(operation, outcome.error));
     return FAILED;
+  }
+
+  /** A breaker whose keys gave a permanent error: logged once, then retried slowly (one command per retry). */
+  private setAside(entry: Attachment, cause: string): void {
+    if (this.closed) return;
+    const name = entry.breaker.name;
+    if (entry.broken === null) {
+      entry.broken = { retryMs: BROKEN_RETRY_MS, timer: null };
+      this.say('warn', storeKeyUnusableMessage(this.label, name, this.describeKeys(name), cause, BROKEN_RETRY_MS));
+    } else {
+      entry.broken.retryMs = Math.min(entry.broken.retryMs * 2, BROKEN_RETRY_MAX_MS);
+    }
+    const broken = entry.broken;
+    if (broken.timer !== null) clearTimeout(broken.timer);
+    broken.timer = unrefTimer(broken.retryMs, () => {
+      broken.timer = null;
+      if (this.attachments.get(name) === entry && entry.broken === broken) void this.resyncOne(entry, true);
+    });
+  }
+
+  private mended(entry: Attachment): void {
+    if (entry.broken?.timer) clearTimeout(entry.broken.timer);
+    entry.broken = null;
+    this.say('log', storeKeyUsableMessage(this.label, entry.breaker.name));
   }
 
   private markUnavailable(cause: string): void {
@@ -258,9 +400,8 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
       this.say('warn', storeUnavailableMessage(this.label, cause));
     }
     if (this.recoveryTimer === null) {
-      this.recoveryTimer = setInterval(() => {
-        if (this.isConnected()) void this.resync();
-      }, RECOVERY_INTERVAL_MS);
+      // One command per tick (the heartbeat) until the store answers; then one resync round.
+      this.recoveryTimer = setInterval(() => void this.heartbeat(), RECOVERY_INTERVAL_MS);
       this.recoveryTimer.unref?.();
     }
   }
@@ -271,11 +412,15 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     }));
   }
 
+  /** Every attached breaker, a batch at a time; a batch the store does not answer ends the round. */
   private async resyncAll(): Promise<void> {
     const failuresBefore = this.failures;
     const entries = [...this.attachments.values()];
-    const answered = await Promise.all(entries.map((entry) => this.resyncOne(entry)));
-    if (this.closed || this.available || this.failures !== failuresBefore || answered.includes(false)) return;
+    for (let i = 0; i < entries.length; i += RESYNC_BATCH) {
+      const answered = await Promise.all(entries.slice(i, i + RESYNC_BATCH).map((entry) => this.resyncOne(entry, false)));
+      if (this.closed || answered.includes(false) || this.failures !== failuresBefore) return;
+    }
+    if (this.closed || this.available || this.failures !== failuresBefore) return;
     this.available = true;
     this.stopRecovery();
     this.say('log', storeAvailableMessage(this.label, entries.length));
@@ -290,13 +435,20 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     }
   }
 
-  private async resyncOne(entry: Attachment): Promise<boolean> {
+  private async resyncOne(entry: Attachment, retryingBroken: boolean): Promise<boolean> {
+    if (this.attachments.get(entry.breaker.name) !== entry) return true;
+    if (entry.broken !== null && !retryingBroken) return true; // retried on its own, slowly
     const name = entry.breaker.name;
     // What this instance knows goes back to the store (it may have missed it, or lost its data); a newer shared one wins.
-    if (entry.last !== null) return this.share(entry, entry.last, STORE_OPERATIONS.resync(name));
-    const shared = await this.op(STORE_OPERATIONS.resync(name), () => this.read(name));
+    if (entry.last !== null && !entry.confirmed) return this.share(entry, STORE_OPERATIONS.resync(name));
+    const shared = await this.op(STORE_OPERATIONS.resync(name), () => this.read(name), name);
     if (shared === FAILED) return false;
     if (shared !== null) this.applyShared(entry, shared);
+    else if (entry.last !== null) {
+      // The store lost what this instance knows (an expired or evicted key): written back.
+      entry.confirmed = false;
+      return this.share(entry, STORE_OPERATIONS.resync(name));
+    }
     return true;
   }
 
@@ -304,47 +456,5 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     if (this.recoveryTimer === null) return;
     clearInterval(this.recoveryTimer);
     this.recoveryTimer = null;
-  }
-}
-
-const TIMED_OUT: unique symbol = Symbol('timed out');
-
-/** Resolves undefined when `run()` settles within `ms`, `TIMED_OUT` after `ms`, `{ error }` when it fails. Never rejects. */
-function within(ms: number, run: () => Promise<void>): Promise<undefined | typeof TIMED_OUT | { error: unknown }> {
-  return new Promise((resolve) => {
-    // Timers run before I/O in each turn of the event loop: after a stall, an answer that arrived in
-    // time is still unread when the timer fires. One more turn lets it through before the verdict.
-    const timer = setTimeout(() => setImmediate(() => resolve(TIMED_OUT)), ms);
-    timer.unref?.();
-    let running: Promise<void>;
-    try {
-      running = run();
-    } catch (error) {
-      running = Promise.reject(error);
-    }
-    // A late outcome is dropped: the first resolve wins.
-    running.then(
-      () => {
-        clearTimeout(timer);
-        resolve(undefined);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        resolve({ error });
-      },
-    );
-  });
-}
-
-/** How long the shared record of a transition lives: an open one until its open period ends plus the half-open timeout. */
-function ttlOf(breaker: Breaker, transition: SharedTransition): number | null {
-  switch (transition.state) {
-    case 'open':
-      return Math.max(0, (transition.openUntil ?? 0) - Date.now()) + breaker.options.halfOpenTimeoutMs;
-    case 'forced_open':
-    case 'disabled':
-      return null; // held until a reset
-    default:
-      return SETTLED_RECORD_TTL_MS;
   }
 }

@@ -2,10 +2,10 @@ import { CircuitBreakerConfigError, type ConfigProblem, safeOptionValue } from '
 import type { StoreLogger } from './store.interface.js';
 import { STORE_EXPECTED } from './store.messages.js';
 
-const SHARED_OPTION_KEYS = ['timeoutMs', 'startupTimeoutMs', 'logger'] as const;
+const SHARED_OPTION_KEYS = ['timeoutMs', 'startupTimeoutMs', 'heartbeatMs', 'closeTimeoutMs', 'logger'] as const;
 
 /**
- * Checks a store's options: the shared ones (`timeoutMs`, `startupTimeoutMs`, `logger`) and the
+ * Checks a store's options: the shared ones (`timeoutMs`, `startupTimeoutMs`, `heartbeatMs`, `closeTimeoutMs`, `logger`) and the
  * store's own, and throws one `CircuitBreakerConfigError` listing every problem. Returns the options.
  */
 export function checkStoreOptions<O extends object>(
@@ -27,6 +27,10 @@ export function checkStoreOptions<O extends object>(
   }
   if (o.startupTimeoutMs !== undefined && !(typeof o.startupTimeoutMs === 'number' && Number.isFinite(o.startupTimeoutMs) && o.startupTimeoutMs >= 0)) {
     problems.push({ path: 'startupTimeoutMs', expected: STORE_EXPECTED.startupTimeoutMs, value: o.startupTimeoutMs });
+  }
+  for (const key of ['heartbeatMs', 'closeTimeoutMs'] as const) {
+    const v = o[key];
+    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) problems.push({ path: key, expected: STORE_EXPECTED[key], value: v });
   }
   const logger = o.logger as Partial<StoreLogger> | undefined;
   if (logger !== undefined && (logger === null || typeof logger.log !== 'function' || typeof logger.warn !== 'function')) {

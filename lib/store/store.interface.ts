@@ -45,6 +45,14 @@ export interface SharedStateStoreOptions {
   timeoutMs?: number;
   /** Longest wait for the store's first connection, when the first breaker is attached, in ms. @default 2000 */
   startupTimeoutMs?: number;
+  /**
+   * How often the store checks that its shared data is still there (a marker key: a flush, an eviction
+   * or an emptied server is noticed and the state written back), and, while unavailable, whether it
+   * answers again. One command per check. 0 turns the check off. @default 2000
+   */
+  heartbeatMs?: number;
+  /** Longest wait of `close()`, whatever the backend does, in ms. @default 1000 */
+  closeTimeoutMs?: number;
   /** Where losing and regaining the store is logged (one line each). @default console */
   logger?: StoreLogger;
 }

@@ -10,6 +10,18 @@ export function storeAvailableMessage(label: string, breakers: number): string {
   return `Circuit breaker store (${label}) available again; resynchronised ${breakers} breaker${breakers === 1 ? '' : 's'}`;
 }
 
+export function storeDataLostMessage(label: string, breakers: number): string {
+  return `Circuit breaker store (${label}): its shared data is gone (flushed, evicted or a new server); writing back the state of ${breakers} breaker${breakers === 1 ? '' : 's'}`;
+}
+
+export function storeKeyUnusableMessage(label: string, name: string, keys: string, cause: string, retryMs: number): string {
+  return `Circuit breaker store (${label}): the shared state of '${name}' is unusable: ${cause} at ${keys}. '${name}' runs on local state; retried every ${Math.round(retryMs / 1000)} s or more until the key is fixed or deleted`;
+}
+
+export function storeKeyUsableMessage(label: string, name: string): string {
+  return `Circuit breaker store (${label}): the shared state of '${name}' is usable again`;
+}
+
 export const STORE_CAUSES = {
   timeout: (operation: string, timeoutMs: number) => `${operation} got no answer within ${timeoutMs} ms`,
   failed: (operation: string, error: unknown) => `${operation} failed (${describeStoreError(error)})`,
@@ -24,6 +36,7 @@ export const STORE_OPERATIONS = {
   lease: (name: string) => `the half-open lease of '${name}'`,
   release: (name: string) => `releasing the half-open lease of '${name}'`,
   resync: (name: string) => `resynchronising '${name}'`,
+  heartbeat: 'checking the shared data',
 } as const;
 
 export function storeAlreadyAttachedMessage(label: string, name: string): string {
@@ -38,6 +51,8 @@ export const STORE_EXPECTED = {
   options: 'expected an options object',
   timeoutMs: 'expected a duration in ms: a finite number > 0',
   startupTimeoutMs: 'expected a duration in ms: a finite number >= 0',
+  heartbeatMs: 'expected a duration in ms: a finite number >= 0 (0 turns the heartbeat off)',
+  closeTimeoutMs: 'expected a duration in ms: a finite number >= 0',
   logger: 'expected a logger { log(message), warn(message) }',
   backend: 'expected an InMemoryStoreBackend (or no backend)',
   unknownKey: (known: readonly string[]) => `unknown option (known: ${known.join(', ')})`,
