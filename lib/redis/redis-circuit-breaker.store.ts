@@ -12,7 +12,7 @@ import {
 } from '../store/index.js';
 import { STORE_CAUSES } from '../store/store.messages.js';
 import { REDIS_EXPECTED } from './redis.messages.js';
-import { LEASE_SCRIPT, RELEASE_SCRIPT, type RedisScript, WRITE_SCRIPT } from './redis.scripts.js';
+import { LEASE_SCRIPT, MARKER_SCRIPT, RELEASE_SCRIPT, type RedisScript, WRITE_SCRIPT } from './redis.scripts.js';
 
 /** Options of `RedisCircuitBreakerStore`. */
 export interface RedisCircuitBreakerStoreOptions extends SharedStateStoreOptions {
@@ -55,6 +55,8 @@ export class RedisCircuitBreakerStore extends SharedStateStore {
   private subscriber: Redis | Cluster | null = null;
   /** the last connection error, to say why in the one log line */
   private lastError: string | null = null;
+  /** whether the subscriber's SUBSCRIBE succeeded (ioredis re-subscribes by itself after that) */
+  private subscribed = false;
 
   constructor(options: RedisCircuitBreakerStoreOptions) {
     const o = checkStoreOptions<RedisCircuitBreakerStoreOptions>(options, ['client', 'keyPrefix'], redisOptionProblems);
@@ -68,6 +70,8 @@ export class RedisCircuitBreakerStore extends SharedStateStore {
     const client = this.client;
     client.on('close', this.onClose);
     client.on('ready', this.onReady);
+    // Without an 'error' listener ioredis prints every connection error as unhandled, with a stack.
+    if (client.listenerCount('error') === 0) client.on('error', this.onError);
     // A lazyConnect client would otherwise wait for a first command that never comes (operations need `ready`).
     if (client.status === 'wait') client.connect().catch(() => undefined);
     // Both kinds duplicate themselves with no arguments (a Cluster into a Cluster of the same nodes).
@@ -77,7 +81,7 @@ export class RedisCircuitBreakerStore extends SharedStateStore {
     subscriber.on('close', this.onClose);
     subscriber.on('ready', this.onReady);
     subscriber.on('message', this.onMessage);
-    await subscriber.subscribe(this.channel);
+    await this.subscribeUntilDone(subscriber);
     if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
   }
 
@@ -86,6 +90,7 @@ export class RedisCircuitBreakerStore extends SharedStateStore {
     this.client.off('ready', this.onReady);
     const subscriber = this.subscriber;
     this.subscriber = null;
+    this.subscribed = false;
     // Its 'error' listener stays: a late connection error must not surface as unhandled.
     subscriber?.off('close', this.onClose);
     subscriber?.off('ready', this.onReady);
@@ -95,7 +100,36 @@ export class RedisCircuitBreakerStore extends SharedStateStore {
   }
 
   protected override isConnected(): boolean {
-    return this.client.status === 'ready' && this.subscriber?.status === 'ready';
+    return this.subscribed && this.client.status === 'ready' && this.subscriber?.status === 'ready';
+  }
+
+  /**
+   * SUBSCRIBE, retried with a growing pause (up to 5 s) until it succeeds: a first one that fails
+   * (Redis down at boot, `enableOfflineQueue: false`, `maxRetriesPerRequest`) would otherwise leave the
+   * store without broadcasts for good. Until then the store is not connected.
+   */
+  private async subscribeUntilDone(subscriber: Redis | Cluster): Promise<void> {
+    for (let pauseMs = 100; this.subscriber === subscriber; pauseMs = Math.min(pauseMs * 2, 5_000)) {
+      try {
+        await subscriber.subscribe(this.channel);
+        if (this.subscriber !== subscriber) return;
+        this.subscribed = true;
+        this.onReady();
+        return;
+      } catch (error) {
+        this.lastError = describeStoreError(error);
+        this.connectionLost(STORE_CAUSES.notSubscribed(this.lastError));
+        await new Promise((resolve) => setTimeout(resolve, pauseMs).unref?.());
+      }
+    }
+  }
+
+  protected override async checkMarker(proposal: string): Promise<string> {
+    return String(await this.run(MARKER_SCRIPT, [`${this.keyPrefix}marker`], [proposal]));
+  }
+
+  protected override describeKeys(name: string): string {
+    return `${this.key(name, 'state')} / ${this.key(name, 'leases')}`;
   }
 
   protected async read(name: string): Promise<SharedTransition | null> {

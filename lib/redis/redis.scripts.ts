@@ -55,3 +55,14 @@ export const RELEASE_SCRIPT = script(`
 redis.call('ZREM', KEYS[1], ARGV[1])
 return 0
 `);
+
+/**
+ * The marker of the shared data: set to ARGV[1] when missing (a new server, FLUSHALL, eviction).
+ * KEYS: marker. Returns the stored marker.
+ */
+export const MARKER_SCRIPT = script(`
+local current = redis.call('GET', KEYS[1])
+if current then return current end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+`);

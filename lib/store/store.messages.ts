@@ -26,6 +26,7 @@ export const STORE_CAUSES = {
   timeout: (operation: string, timeoutMs: number) => `${operation} got no answer within ${timeoutMs} ms`,
   failed: (operation: string, error: unknown) => `${operation} failed (${describeStoreError(error)})`,
   notConnected: 'not connected',
+  notSubscribed: (detail: string) => `subscribing to broadcasts failed (${detail}); retrying until it succeeds`,
   startup: (timeoutMs: number) => `no connection within ${timeoutMs} ms at start-up`,
   connectionLost: (detail: string | null) => `connection lost${detail === null ? '' : ` (${detail})`}`,
 } as const;
