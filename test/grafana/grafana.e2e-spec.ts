@@ -6,6 +6,7 @@ import { Controller, Injectable, type INestApplication, Post } from '@nestjs/com
 import request from 'supertest';
 import { CircuitBreaker, CircuitBreakerModule } from '../../lib/index.js';
 import { createObservedApp, parseScrape, type Sample } from '../fixtures/observed-app.js';
+import { buildSampleApp, type SampleAppProcess, startSampleApp } from '../support/sample-app-process.js';
 import { promqlNames } from './promql-names.js';
 
 const GRAFANA = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'grafana');
@@ -137,5 +138,32 @@ describe('docs/grafana: the dashboard and the alert rules use only names of the 
     });
     const failureRate = promqlNames('sum by (name) (rate(circuit_breaker_failures_total{name=~"$name"}[$__rate_interval])) / sum by (name) (rate(circuit_breaker_requests_total[5m])) > 0.5');
     expect([...failureRate.metrics].sort()).toEqual(['circuit_breaker_failures_total', 'circuit_breaker_requests_total']);
+  });
+});
+
+describe('docs/grafana against the sample app: its real /metrics after the catalog breaker opened', () => {
+  let app: SampleAppProcess | undefined;
+  let samples: Sample[];
+
+  beforeAll(async () => {
+    app = await startSampleApp(await buildSampleApp('grafana-sample-app'), { CIRCUIT_BREAKER_ADMIN_TOKEN: '' });
+    const call = async (path: string, init?: RequestInit) => (await fetch(app!.baseUrl + path, init)).status;
+    expect(await call('/products')).toBe(200);
+    expect(await call('/downstream/config', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ failureRate: 1 }) })).toBe(200);
+    const codes: number[] = [];
+    for (let i = 0; i < 4; i++) codes.push(await call('/products'));
+    expect(codes).toEqual([502, 502, 502, 503]);
+    const metrics = await fetch(`${app.baseUrl}/metrics`);
+    expect(metrics.status).toBe(200);
+    samples = parseScrape(await metrics.text());
+  }, 90_000);
+
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  it('has every metric and label name of the dashboard and of the alert rules', () => {
+    expect(samples.find((s) => s.name === 'circuit_breaker_state_info' && s.labels.name === 'catalog-list' && s.labels.state === 'open')?.value).toBe(1);
+    expect([...dashboardExpressions(), ...ruleExpressions()].flatMap((e) => missingNames(samples, e))).toEqual([]);
   });
 });
