@@ -60,6 +60,10 @@ export const CIRCUIT_BREAKER_SPAN_EVENTS = {
   stateChange: 'circuit_breaker.state_change',
 } as const;
 
+/** The duration histogram's bucket boundaries (as OpenTelemetry's HTTP duration histograms use), in seconds. */
+export const CIRCUIT_BREAKER_OTEL_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] as const;
+const DURATION_BUCKETS_SECONDS = CIRCUIT_BREAKER_OTEL_DURATION_BUCKETS;
+
 const OPTION_KEYS: readonly (keyof CircuitBreakerOtelOptions)[] = ['meterProvider', 'tracerProvider', 'onError'];
 const SCOPE = 'nestjs-circuit-breaker';
 const A = CIRCUIT_BREAKER_OTEL_ATTRIBUTES;
@@ -131,6 +135,8 @@ function registerMetrics(registry: CircuitBreakerOtelSource, meter: Meter, guard
   const duration = meter.createHistogram('circuit_breaker.call.duration', {
     description: 'Duration of calls that ran (succeeded, failed or timed out)',
     unit: 's',
+    // The SDK's default boundaries are meant for milliseconds; these are OpenTelemetry's for durations in seconds.
+    advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_SECONDS] },
   });
   const transitions = meter.createCounter('circuit_breaker.transitions', { description: 'State transitions by from and to state', unit: '{transition}' });
 

@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, type MetricData, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import request from 'supertest';
 import { CircuitBreaker, CircuitBreakerExceptionFilter, CircuitBreakerModule, CircuitBreakerRegistry, type CircuitBreakerSnapshot } from '../../lib/index.js';
-import { CIRCUIT_BREAKER_OTEL_INSTRUMENTS, CircuitBreakerOtelModule } from '../../lib/opentelemetry/index.js';
+import { CIRCUIT_BREAKER_OTEL_DURATION_BUCKETS, CIRCUIT_BREAKER_OTEL_INSTRUMENTS, CircuitBreakerOtelModule } from '../../lib/opentelemetry/index.js';
 import { FakeClock } from '../../lib/testing/index.js';
 
 const RESET_TIMEOUT_MS = 1_000;
@@ -162,7 +162,11 @@ describe('CircuitBreakerOtelModule: metrics through @opentelemetry/sdk-metrics',
 
     const names = new Set(metrics.map((m) => m.descriptor.name));
     expect(CIRCUIT_BREAKER_OTEL_INSTRUMENTS.filter((i) => !names.has(i))).toEqual([]);
-    expect(metrics.find((m) => m.descriptor.name === 'circuit_breaker.call.duration')?.descriptor.unit).toBe('s');
+    const histogram = metrics.find((m) => m.descriptor.name === 'circuit_breaker.call.duration')!;
+    expect(histogram.descriptor.unit).toBe('s');
+    const point = points(metrics, 'circuit_breaker.call.duration', name)[0]!.value as { buckets: { boundaries: number[] }; sum: number };
+    expect(point.buckets.boundaries).toEqual([...CIRCUIT_BREAKER_OTEL_DURATION_BUCKETS]);
+    expect(point.sum).toBeLessThan(1); // seconds: these calls take microseconds
   });
 
   it('includes every breaker in the gauges, whether it was created before or after the module', async () => {
