@@ -49,6 +49,8 @@ interface Attachment {
   writing: boolean;
   /** a newer transition arrived meanwhile: written (the latest only) once the current write settles */
   rewrite: boolean;
+  /** the `epoch` of the store's last answer about this breaker (a resync skips it when current) */
+  answered: number;
   /** set while its keys give a permanent error: no commands but a slow retry */
   broken: { retryMs: number; timer: ReturnType<typeof setTimeout> | null } | null;
 }
@@ -82,6 +84,8 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
   private resyncing: Promise<void> | null = null;
   /** the marker of the shared data last seen (null before the first check) */
   private marker: string | null = null;
+  /** counts outages and reconnections: an answer of the current epoch needs no resync */
+  private epoch = 0;
   /** numbers the lease tokens of this store */
   private leaseSeq = 0;
 
@@ -156,6 +160,7 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
       leases: [],
       writing: false,
       rewrite: false,
+      answered: -1,
       broken: null,
       detach: () => {
         if (this.attachments.get(name) !== entry) return;
@@ -203,6 +208,7 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
 
   /** The backend is reachable again (e.g. reconnected): resynchronise every attached breaker. */
   protected reconnected(): void {
+    this.epoch++; // broadcasts may have been missed while disconnected: everything is read again
     if (!this.available && !this.closed) void this.resync();
   }
 
@@ -277,21 +283,24 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     const name = entry.breaker.name;
     const message: SharedStoreMessage = { origin: this.origin, name, transition };
     entry.writing = true;
-    const settled = () => {
+    const settled = (newer?: SharedTransition | null) => {
       entry.writing = false;
+      if (newer !== undefined && this.attachments.get(name) === entry) {
+        // Even a late answer says what the store holds now: no resync needed for this breaker.
+        entry.answered = this.epoch;
+        if (entry.last === transition) entry.confirmed = true;
+        if (newer !== null) this.applyShared(entry, newer);
+      }
       if (!entry.rewrite) return;
       entry.rewrite = false;
       if (this.attachments.get(name) === entry && !entry.confirmed && entry.broken === null) void this.share(entry, STORE_OPERATIONS.publish(name));
     };
     const newer = await this.op(operation, () => {
       const writing = this.write(name, transition, ttlOf(entry.breaker, transition), message);
-      writing.then(settled, settled);
+      writing.then(settled, () => settled());
       return writing;
     }, name, settled);
-    if (newer === FAILED) return false;
-    if (entry.last === transition) entry.confirmed = true;
-    if (newer !== null) this.applyShared(entry, newer);
-    return true;
+    return newer !== FAILED;
   }
 
   private applyShared(entry: Attachment, transition: SharedTransition): void {
@@ -397,6 +406,7 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     this.failures++;
     if (this.available) {
       this.available = false;
+      this.epoch++;
       this.say('warn', storeUnavailableMessage(this.label, cause));
     }
     if (this.recoveryTimer === null) {
@@ -438,11 +448,14 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
   private async resyncOne(entry: Attachment, retryingBroken: boolean): Promise<boolean> {
     if (this.attachments.get(entry.breaker.name) !== entry) return true;
     if (entry.broken !== null && !retryingBroken) return true; // retried on its own, slowly
+    // Answered since the outage began (a late answer counts): the store and this breaker agree.
+    if (entry.answered === this.epoch && (entry.last === null || entry.confirmed)) return true;
     const name = entry.breaker.name;
     // What this instance knows goes back to the store (it may have missed it, or lost its data); a newer shared one wins.
     if (entry.last !== null && !entry.confirmed) return this.share(entry, STORE_OPERATIONS.resync(name));
     const shared = await this.op(STORE_OPERATIONS.resync(name), () => this.read(name), name);
     if (shared === FAILED) return false;
+    entry.answered = this.epoch;
     if (shared !== null) this.applyShared(entry, shared);
     else if (entry.last !== null) {
       // The store lost what this instance knows (an expired or evicted key): written back.
