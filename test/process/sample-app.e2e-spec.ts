@@ -13,13 +13,11 @@ import { type SampleAppProcess, startSampleApp } from '../support/sample-app-pro
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const README_PORT = 'localhost:3000';
 
-/** The README section of the walkthrough. */
+/** The walkthrough of the sample app (docs/sample-app.md, linked from the README). */
 function walkthroughSection(): string {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('\n## Quick start: the sample app');
-  if (start < 0) throw new Error('README.md has no "## Quick start: the sample app" section');
-  const end = readme.indexOf('\n## ', start + 1);
-  return readme.slice(start, end < 0 ? undefined : end);
+  const page = readFileSync(join(ROOT, 'docs', 'sample-app.md'), 'utf8');
+  if (!page.includes('npm start')) throw new Error('docs/sample-app.md has no walkthrough (no `npm start`)');
+  return page;
 }
 
 /** `npm start` minus its `npm run build` step: the commands to build and to run the sample app. */
