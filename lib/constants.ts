@@ -35,9 +35,13 @@ export const RESERVED_BREAKER_NAMES: readonly string[] = ['events', 'dashboard',
 export const DEFAULT_MANAGEMENT_PATH = 'circuit-breakers';
 
 // Metadata keys of optional peers, read without importing them (`@nestjs/microservices` and
-// `@nestjs/websockets` are loaded only when a handler of theirs is protected).
+// `@nestjs/websockets` are loaded only when a handler of theirs is protected; `@nestjs/graphql` never).
 /** `@MessagePattern` / `@EventPattern` handlers (`@nestjs/microservices`) */
 export const MICROSERVICE_PATTERN_METADATA = 'microservices:pattern';
+/** `@Query` / `@Mutation` / `@Subscription` resolvers (`@nestjs/graphql`) */
+export const GRAPHQL_RESOLVER_TYPE_METADATA = 'graphql:resolver_type';
+/** `@ResolveField` resolvers (`@nestjs/graphql`) */
+export const GRAPHQL_RESOLVE_PROPERTY_METADATA = 'graphql:resolve_property';
 /** `@SubscribeMessage` handlers (`@nestjs/websockets`) */
 export const WS_MESSAGE_MAPPING_METADATA = 'websockets:message_mapping';
 

@@ -5,6 +5,8 @@ import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js'
 import { CircuitBreakerConfigError, type ConfigProblem, isRecord } from '../core/index.js';
 import {
   CIRCUIT_BREAKER_MODULE_OPTIONS,
+  GRAPHQL_RESOLVE_PROPERTY_METADATA,
+  GRAPHQL_RESOLVER_TYPE_METADATA,
   MICROSERVICE_PATTERN_METADATA,
   WS_MESSAGE_MAPPING_METADATA,
 } from '../constants.js';
@@ -29,10 +31,11 @@ export interface DecoratedMethod {
   /** the breaker name of each layer (undefined for a layer that is not a breaker) */
   names: readonly (string | undefined)[];
   /**
-   * `http` / `rpc` / `ws`: a route, message-pattern or gateway message handler, which
+   * `http` / `rpc` / `ws` / `graphql`: a route, message-pattern, gateway message or resolver
+   * (query, mutation, field resolver) handler, which
    * `CircuitBreakerInterceptor` protects; `null`: a plain method, which the explorer wraps.
    */
-  transport: 'http' | 'rpc' | 'ws' | null;
+  transport: 'http' | 'rpc' | 'ws' | 'graphql' | null;
 }
 
 /** A provider or controller with decorated methods. */
@@ -72,6 +75,7 @@ function hasOwnInterceptor(type: unknown, fn: unknown): boolean {
 const IMPLICIT_BREAKER: readonly CircuitBreakerLayer[] = Object.freeze([{ kind: 'breaker' }]);
 
 function transportOf(fn: AnyFunction): DecoratedMethod['transport'] {
+  if (Reflect.hasMetadata(GRAPHQL_RESOLVER_TYPE_METADATA, fn) || Reflect.hasMetadata(GRAPHQL_RESOLVE_PROPERTY_METADATA, fn)) return 'graphql';
   if (Reflect.hasMetadata(MICROSERVICE_PATTERN_METADATA, fn)) return 'rpc';
   if (Reflect.hasMetadata(WS_MESSAGE_MAPPING_METADATA, fn)) return 'ws';
   if (Reflect.hasMetadata(PATH_METADATA, fn)) return 'http';

@@ -67,7 +67,7 @@ export class CircuitBreakerExplorer implements OnModuleInit {
         : [wrapper.instance as unknown].filter(isObject);
       for (const method of methods) {
         if (method.transport !== null) {
-          if (method.transport !== 'http') transports.add(method.transport);
+          if (method.transport === 'rpc' || method.transport === 'ws') transports.add(method.transport);
           this.protectHandler(prototype, method, isStatic ? instances[0] : undefined, problems);
         }
       }

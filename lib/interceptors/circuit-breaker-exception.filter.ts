@@ -1,7 +1,8 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpStatus, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { type Observable, throwError } from 'rxjs';
-import { CallTimeoutError, CircuitBreakerOpenError } from '../core/index.js';
+import { CallTimeoutError, CircuitBreakerOpenError, isCircuitBreakerOpenError } from '../core/index.js';
+import { CircuitBreakerGraphQLError } from './graphql-error.js';
 import { callTimeoutResponse, circuitOpenResponse, setRetryAfter } from './open-error.mapping.js';
 
 interface WsClient {
@@ -12,8 +13,10 @@ interface WsClient {
 
 /**
  * Maps a `CircuitBreakerOpenError` thrown from a service inside any handler, decorated or not, the way
- * `CircuitBreakerInterceptor` does: HTTP 503 with `Retry-After` and the documented JSON body; for RPC an error
- * carrying the same fields; for WebSockets an `exception` event with them. A `CallTimeoutError`
+ * `CircuitBreakerInterceptor` does: HTTP 503 with `Retry-After` and the documented JSON body; for
+ * GraphQL a `CircuitBreakerGraphQLError` (`extensions.code: 'SERVICE_UNAVAILABLE'`, the breaker, its
+ * state, the retry time); for RPC an error carrying the same fields as the 503 body; for WebSockets an
+ * `exception` event with them. A host of another type is never treated as HTTP. A `CallTimeoutError`
  * (`callTimeoutMs`) is mapped the same way with a 504 Gateway Timeout body, without `Retry-After`.
  *
  * @example
@@ -24,12 +27,15 @@ interface WsClient {
 export class CircuitBreakerExceptionFilter implements ExceptionFilter<CircuitBreakerOpenError | CallTimeoutError> {
   constructor(@Optional() private readonly adapterHost?: HttpAdapterHost) {}
 
-  catch(error: CircuitBreakerOpenError | CallTimeoutError, host: ArgumentsHost): Observable<never> | void {
-    const open = error instanceof CircuitBreakerOpenError;
+  catch(error: CircuitBreakerOpenError | CallTimeoutError, host: ArgumentsHost): Observable<never> | CircuitBreakerGraphQLError | undefined {
+    const open = isCircuitBreakerOpenError(error);
     const body = open ? circuitOpenResponse(error) : callTimeoutResponse(error);
     const status = open ? HttpStatus.SERVICE_UNAVAILABLE : HttpStatus.GATEWAY_TIMEOUT;
     const retryAfter = 'retry_after' in body ? String(body.retry_after) : null;
-    switch (host.getType()) {
+    switch (host.getType<string>()) {
+      case 'graphql':
+        // Returned, it is what the resolver yields: GraphQL reports it as the field's error.
+        return new CircuitBreakerGraphQLError(error);
       case 'rpc':
         return throwError(() => body);
       case 'ws': {
@@ -39,7 +45,7 @@ export class CircuitBreakerExceptionFilter implements ExceptionFilter<CircuitBre
         else client.emit?.('exception', body);
         return;
       }
-      default: {
+      case 'http': {
         const response = host.switchToHttp().getResponse<{ status?: (code: number) => { send?: (b: unknown) => void; json?: (b: unknown) => void } }>();
         const adapter = this.adapterHost?.httpAdapter;
         if (adapter !== undefined) {
@@ -51,7 +57,11 @@ export class CircuitBreakerExceptionFilter implements ExceptionFilter<CircuitBre
         const sent = response.status?.(status);
         if (typeof sent?.json === 'function') sent.json(body);
         else sent?.send?.(body);
+        return;
       }
+      default:
+        // A transport this filter does not know: never answered as HTTP; Nest's own handling applies.
+        return undefined;
     }
   }
 }

@@ -1,6 +1,7 @@
 import { type CallHandler, type ExecutionContext, HttpException, HttpStatus, Injectable, type NestInterceptor } from '@nestjs/common';
 import { catchError, type Observable, throwError } from 'rxjs';
 import { CallTimeoutError, isCircuitBreakerOpenError } from '../core/index.js';
+import { CircuitBreakerGraphQLError } from './graphql-error.js';
 import { callTimeoutResponse, OpenErrorMapper } from './open-error.mapping.js';
 import { ProtectedHandlers } from './protected-handlers.js';
 
@@ -8,9 +9,11 @@ import { ProtectedHandlers } from './protected-handlers.js';
 const entered = new WeakSet<ExecutionContext>();
 
 /**
- * Applies a handler's `@CircuitBreaker` (the decorator adds this interceptor itself) to route, RPC
- * and WebSocket handlers: the handler's Observable is the call. An open circuit answers 503 with
- * `Retry-After` over HTTP, an `RpcException` or a `WsException` with the same fields elsewhere. An
+ * Applies a handler's `@CircuitBreaker` (the decorator adds this interceptor itself) to route, RPC,
+ * WebSocket and GraphQL resolver handlers: the handler's Observable is the call. An open circuit
+ * answers 503 with `Retry-After` over HTTP, an `RpcException` or a `WsException` with the same
+ * fields for RPC and WebSockets, and over GraphQL an error with `extensions.code`
+ * `SERVICE_UNAVAILABLE` (`GATEWAY_TIMEOUT` for a call timeout), which Nest does not log. An
  * `HttpException` below 500 from the handler is ignored (neither success nor failure). Over HTTP, a
  * call that exceeded `callTimeoutMs` answers 504 Gateway Timeout.
  */
@@ -31,6 +34,7 @@ export class CircuitBreakerInterceptor implements NestInterceptor {
     return handler(context, next).pipe(
       catchError((error: unknown) => {
         if (isCircuitBreakerOpenError(error)) return this.mapper.toTransportError(error, context);
+        if (error instanceof CallTimeoutError && context.getType<string>() === 'graphql') return throwError(() => new CircuitBreakerGraphQLError(error));
         if (error instanceof CallTimeoutError && context.getType() === 'http') {
           return throwError(() => new HttpException(callTimeoutResponse(error), HttpStatus.GATEWAY_TIMEOUT));
         }

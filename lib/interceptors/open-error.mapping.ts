@@ -1,6 +1,7 @@
 import { type ArgumentsHost, HttpException, HttpStatus, Injectable } from '@nestjs/common';
 import { from, mergeMap, type Observable, throwError } from 'rxjs';
 import { type CallTimeoutError, type CircuitBreakerOpenError, type CircuitState } from '../core/index.js';
+import { CircuitBreakerGraphQLError } from './graphql-error.js';
 import { GATEWAY_TIMEOUT, SERVICE_UNAVAILABLE } from './interceptors.messages.js';
 
 /** What a client gets for an open circuit: the 503 body, and the payload of the RPC / WS exception. */
@@ -78,12 +79,13 @@ export class OpenErrorMapper {
   /** An Observable erroring with what the transport of `host` should carry for an open circuit. */
   toTransportError(error: CircuitBreakerOpenError, host: ArgumentsHost): Observable<never> {
     const body = circuitOpenResponse(error);
-    const type = host.getType();
+    const type = host.getType<string>();
     if (type === 'rpc' || type === 'ws') {
       const exception = this.loaded.get(type);
       if (exception !== undefined) return throwError(() => new exception(body));
       return from(this.load(type)).pipe(mergeMap((loaded) => throwError(() => new loaded(body))));
     }
+    if (type === 'graphql') return throwError(() => new CircuitBreakerGraphQLError(error));
     if (type === 'http') setRetryAfter(host.switchToHttp().getResponse(), body.retry_after);
     return throwError(() => (type === 'http' ? new HttpException(body, HttpStatus.SERVICE_UNAVAILABLE) : error));
   }
