@@ -1,8 +1,9 @@
 // Which names hold secrets: an error or a log line never quotes their values, it names them only.
 
 /** Names that look like they hold a secret: `*TOKEN*`, `*SECRET*`, `*PASSWORD*`, `*KEY*`, `*AUTH*`, `*CREDENTIAL*`… */
-// Loose on purpose: a misspelt CIRCUIT_BREAKER_ADMIN_TOKN must be caught as well.
-const SECRET_NAME = /TOKE?N|SECRET|PASS|PWD|KEY|AUTH|CRED|PRIVATE|SESSION|COOKIE|ADMIN/i;
+// Loose on purpose: a misspelt CIRCUIT_BREAKER_ADMIN_TOKN must be caught as well. `KEY` counts except
+// in `keyPrefix`, which names a Redis key prefix, not a key.
+const SECRET_NAME = /TOKE?N|SECRET|PASS|PWD|KEY(?!PREFIX)|AUTH|CRED|PRIVATE|SESSION|COOKIE|ADMIN/i;
 
 /** What an error or log line shows instead of a secret's value. */
 export const REDACTED = '<redacted>';

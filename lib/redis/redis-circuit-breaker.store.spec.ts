@@ -184,7 +184,7 @@ describe('RedisCircuitBreakerStore', () => {
     expect(error).toBeInstanceOf(CircuitBreakerConfigError);
     const message = (error as Error).message;
     expect(message).toContain('client: expected an ioredis client (`new Redis(...)` from ioredis ^5 or ^6), received "[Object object]"');
-    expect(message).toContain('keyPrefix: expected a string, received ');
+    expect(message).toContain('keyPrefix: expected a string, received 7');
     expect(message).toContain('timeoutMs: expected a duration in ms: a finite number > 0, received -1');
     expect(message).toContain('url: unknown option');
     expect(message).not.toContain('s3cret');

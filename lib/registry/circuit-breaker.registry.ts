@@ -263,8 +263,9 @@ export class CircuitBreakerRegistry implements OnModuleInit, OnApplicationBootst
     const { breakers } = this.options;
     const configured = Object.keys(breakers).filter((key) => !isEnvironmentEntry(breakers[key]));
     for (const name of configured) this.getOrCreate(name);
+    const configuredSet = new Set(configured);
     const used = new Map(this.declarations?.declaredNames?.() ?? []);
-    for (const name of this.breakers.keys()) if (!used.has(name) && !configured.includes(name)) used.set(name, '@InjectCircuitBreaker or getOrCreate');
+    for (const name of this.breakers.keys()) if (!used.has(name) && !configuredSet.has(name)) used.set(name, '@InjectCircuitBreaker or getOrCreate');
     const known = [...new Set([...configured, ...used.keys()])];
     for (const key of Object.keys(breakers)) {
       if (isEnvironmentEntry(breakers[key]) && !known.some((name) => matchingBreakerKeys({ [key]: true }, name).length > 0)) {
