@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, type Metric, register as defaultPromRegistry, type Registry } from 'prom-client';
+import { Counter, Gauge, type Metric, register as defaultPromRegistry, type Registry } from 'prom-client';
 import {
   type Breaker,
   CIRCUIT_STATES,
@@ -9,6 +9,7 @@ import {
   type SuccessEvent,
   type TransitionCount,
 } from '../core/index.js';
+import { DurationHistogram } from './duration-histogram.js';
 import { alreadyRegisteredMessage, METRICS_EXPECTED } from './metrics.messages.js';
 
 /**
@@ -27,7 +28,7 @@ export interface CircuitBreakerMetricsOptions {
   /**
    * Feed `circuit_breaker_call_duration_seconds` with every call's duration (as Resilience4j does by
    * default). It puts a `success` and a `failure` listener on every breaker, which makes every call
-   * timed (one clock read and one histogram observation per call: see docs/performance.md for the
+   * timed (two clock reads and one observation per call: see docs/operations.md for the
    * cost); `false` leaves the histogram registered and empty.
    * @default true
    */
@@ -177,25 +178,25 @@ export function registerCircuitBreakerMetrics(
       for (const r of read()) this.set({ name: r.name }, r.snapshot.success_rate);
     },
   }));
-  const histogram = add('circuit_breaker_call_duration_seconds', new Histogram({
-    name: 'circuit_breaker_call_duration_seconds',
-    help: observeDurations
+  const histogram = new DurationHistogram(
+    'circuit_breaker_call_duration_seconds',
+    observeDurations
       ? 'Duration of calls that succeeded or failed (rejected calls never run)'
       : 'Duration of calls that succeeded or failed; empty: observeCallDurations is off',
-    labelNames: ['name'],
-    registers,
-    ...(options.buckets !== undefined ? { buckets: [...options.buckets] } : {}),
-  }));
+    options.buckets,
+  );
+  promRegistry.registerMetric(histogram as unknown as Metric);
+  add('circuit_breaker_call_duration_seconds', histogram as unknown as Metric);
 
   const detachers: (() => void)[] = [];
   if (observeDurations) {
     const attach = (breaker: Breaker): void => {
-      // One labelled child per breaker: an observation does no label lookup on the call path.
-      const child = histogram.labels({ name: breaker.name });
+      // One series per breaker, found once: an observation is a few additions.
+      const series = histogram.seriesFor(breaker.name);
       // One listener per breaker, shared by success and failure: it only reads the duration.
       const observe = (event: SuccessEvent | FailureEvent): void => {
         // NaN: a call admitted before the listener was attached was not timed.
-        if (event.durationMs === event.durationMs) child.observe(event.durationMs / 1000);
+        if (event.durationMs === event.durationMs) series.observe(event.durationMs / 1000);
       };
       detachers.push(breaker.on('success', observe), breaker.on('failure', observe));
     };
