@@ -2,27 +2,18 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Injectable, type INestApplication, Post } from '@nestjs/common';
+import { Controller, type INestApplication, Post } from '@nestjs/common';
 import request from 'supertest';
-import { CircuitBreaker, CircuitBreakerModule } from '../../lib/index.js';
+import { CircuitBreakerModule } from '../../lib/index.js';
 import { createObservedApp, parseScrape, type Sample } from '../fixtures/observed-app.js';
 import { buildSampleApp, type SampleAppProcess, startSampleApp } from '../support/sample-app-process.js';
 import { promqlNames } from './promql-names.js';
+import { PaymentGateway } from '../fixtures/payment-gateway.js';
 
 const GRAFANA = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'grafana');
 /** Labels Prometheus adds to every scraped series (the target's): never in /metrics itself. */
 const TARGET_LABELS = new Set(['instance', 'job']);
 
-@Injectable()
-class PaymentGateway {
-  failing = false;
-
-  @CircuitBreaker('payments')
-  async charge(): Promise<{ ok: true }> {
-    if (this.failing) throw new Error('payments down');
-    return { ok: true };
-  }
-}
 
 @Controller()
 class ShopController {

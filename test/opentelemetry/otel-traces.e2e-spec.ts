@@ -1,27 +1,18 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Controller, Inject, Injectable, type INestApplication, Post } from '@nestjs/common';
+import { Controller, Inject, type INestApplication, Post } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { context, type Meter, type Tracer, trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import request from 'supertest';
-import { CircuitBreaker, CircuitBreakerExceptionFilter, CircuitBreakerModule, CircuitBreakerRegistry } from '../../lib/index.js';
+import { CircuitBreakerExceptionFilter, CircuitBreakerModule, CircuitBreakerRegistry } from '../../lib/index.js';
 import { CIRCUIT_BREAKER_SPAN_EVENTS, CircuitBreakerOtelModule, registerCircuitBreakerOtel } from '../../lib/opentelemetry/index.js';
 import { FakeClock } from '../../lib/testing/index.js';
 import { AsyncLocalStorageContextManager } from './context-manager.js';
+import { PaymentGateway } from '../fixtures/payment-gateway.js';
 
 const TRACER = Symbol('TRACER');
 const RESET_TIMEOUT_MS = 30_000;
 
-@Injectable()
-class PaymentGateway {
-  failing = false;
-
-  @CircuitBreaker('payments')
-  async charge(): Promise<{ ok: true }> {
-    if (this.failing) throw new Error('payments down');
-    return { ok: true };
-  }
-}
 
 /** Each request runs in a span of its own, as HTTP instrumentation would start it. */
 @Controller()
