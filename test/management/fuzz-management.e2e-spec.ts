@@ -223,7 +223,7 @@ describe.each(['express', 'fastify'] as const)('management API fuzzing (%s)', (p
     await expectUnchanged();
     const summary = JSON.parse((await raw(port, 'GET', '/circuit-breakers')).body).summary as { total_breakers: number };
     expect(summary.total_breakers).toBe(EXISTING.length);
-  });
+  }, 60_000); // 6,000 HTTP requests: seconds on a shared 2-core CI machine
 
   it('any body, content type and Authorization on writes: never a 5xx; only the right token on a known breaker succeeds', async () => {
     const bodyArb = fc.oneof(

@@ -279,9 +279,10 @@ describe('a fleet of sample-app instances sharing Redis', () => {
       const outputBefore = fleet.map((instance) => instance.app.output().length);
       provider.mode = 'fail';
       await eventually(() => expectStates(fleet, ['open']), 5_000);
-      fleet.forEach((instance, i) => {
+      // The log line travels through the child's stdout pipe: it may arrive after the state is readable over HTTP.
+      await eventually(() => fleet.forEach((instance, i) => {
         expect(instance.app.output().slice(outputBefore[i])).toContain(`CircuitBreaker 'payments': CLOSED → OPEN (threshold reached: ${FAILURE_THRESHOLD}/${FAILURE_THRESHOLD})`);
-      });
+      }), 2_000);
       // The provider heals: after the open period, each instance probes under its local limit and closes.
       provider.mode = 'succeed';
       const closing = replies.length;
