@@ -407,6 +407,9 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     if (this.available) {
       this.available = false;
       this.epoch++;
+      // Learned anew when the store answers: the recovery writes every breaker back anyway, so an
+      // empty server after an outage is not also reported as lost data.
+      this.marker = null;
       this.say('warn', storeUnavailableMessage(this.label, cause));
     }
     if (this.recoveryTimer === null) {
