@@ -77,7 +77,7 @@ export class Breaker {
    */
   execute<A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>, ...args: A): Promise<R> {
     const m = this.m;
-    if (!m.fast) return this.guard().callAsync(fn, undefined, args) as Promise<R>;
+    if (!m.fast && !m.goLean()) return this.guard().callAsync(fn, undefined, args) as Promise<R>;
     // The handlers of the generation the call starts in: fn itself may move the breaker.
     const onOk = m.onOk;
     const onErr = m.onErr;
@@ -96,7 +96,7 @@ export class Breaker {
    */
   executeApply<R>(fn: (...args: never[]) => R | PromiseLike<R>, thisArg: unknown, args: ArrayLike<unknown>): Promise<R> {
     const m = this.m;
-    if (!m.fast) return this.guard().callAsync(fn, thisArg, args) as Promise<R>;
+    if (!m.fast && !m.goLean()) return this.guard().callAsync(fn, thisArg, args) as Promise<R>;
     const onOk = m.onOk;
     const onErr = m.onErr;
     let result: R | PromiseLike<R>;

@@ -295,9 +295,30 @@ export function validateCircuitBreakerOptions(options: unknown, path = ''): Conf
   return problems;
 }
 
-/** Validates and applies defaults. Throws `CircuitBreakerConfigError` listing every problem. */
+/**
+ * Resolved options by the object they came from: a registry, or an app creating breakers from one
+ * options object, validates and resolves it once (creation stays cheap for thousands of breakers).
+ * An options object is read once: changing it later does not change breakers created from it.
+ */
+const resolvedByObject = new WeakMap<object, ResolvedOptions>();
+
+/**
+ * Validates and applies defaults, once per options object. Throws `CircuitBreakerConfigError` listing
+ * every problem.
+ */
 export function resolveOptions(options?: CircuitBreakerOptions): ResolvedOptions {
-  if (options === undefined || (isRecord(options) && Object.keys(options).length === 0)) return DEFAULT_RESOLVED;
+  if (options === undefined) return DEFAULT_RESOLVED;
+  if (typeof options === 'object' && options !== null) {
+    const known = resolvedByObject.get(options);
+    if (known !== undefined) return known;
+  }
+  const resolved = resolveFresh(options);
+  if (typeof options === 'object' && options !== null) resolvedByObject.set(options, resolved);
+  return resolved;
+}
+
+function resolveFresh(options: CircuitBreakerOptions): ResolvedOptions {
+  if (isRecord(options) && Object.keys(options).length === 0) return DEFAULT_RESOLVED;
   const problems = validateCircuitBreakerOptions(options);
   if (problems.length > 0) throw new CircuitBreakerConfigError(problems);
   const o: CircuitBreakerOptions = options;

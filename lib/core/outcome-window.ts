@@ -19,29 +19,31 @@ export interface OutcomeWindow {
 const FAILED = 1;
 const SLOW = 2;
 
-/** The last `size` calls, in a ring of one byte per call. */
+/**
+ * The last `size` calls, in a ring of one byte per call. The ring is allocated at the first record:
+ * a breaker that never sees traffic costs no buffer.
+ */
 export class CountWindow implements OutcomeWindow {
   readonly timed = false;
   calls = 0;
   failures = 0;
   slow = 0;
-  private readonly ring: Uint8Array;
+  private ring: Uint8Array | null = null;
   private next = 0;
 
-  constructor(private readonly size: number) {
-    this.ring = new Uint8Array(size);
-  }
+  constructor(private readonly size: number) {}
 
   record(_now: number, failed: boolean, slow: boolean): void {
+    const ring = (this.ring ??= new Uint8Array(this.size));
     const i = this.next;
     if (this.calls === this.size) {
-      const old = this.ring[i]!;
+      const old = ring[i]!;
       if (old & FAILED) this.failures--;
       if (old & SLOW) this.slow--;
     } else {
       this.calls++;
     }
-    this.ring[i] = (failed ? FAILED : 0) | (slow ? SLOW : 0);
+    ring[i] = (failed ? FAILED : 0) | (slow ? SLOW : 0);
     if (failed) this.failures++;
     if (slow) this.slow++;
     this.next = i + 1 === this.size ? 0 : i + 1;
@@ -51,16 +53,20 @@ export class CountWindow implements OutcomeWindow {
 
   clear(): void {
     if (this.calls === 0) return;
-    this.ring.fill(0);
+    this.ring!.fill(0);
     this.calls = this.failures = this.slow = this.next = 0;
   }
 }
+
+/** Fields of one bucket in `TimeWindow.counts`: calls, failures, slow calls. */
+const FIELDS = 3;
 
 /**
  * The calls of the last `durationMs`, in `buckets` fixed buckets of `durationMs / buckets` each.
  * A bucket leaves whole when it ages out, so no sample older than `durationMs` is ever counted, and
  * an idle period of `durationMs` or more empties the window. Advancing clears at most `buckets`
- * buckets, however many calls they held.
+ * buckets, however many calls they held. The counts (one array for all buckets) are allocated at the
+ * first record.
  */
 export class TimeWindow implements OutcomeWindow {
   readonly timed = true;
@@ -68,34 +74,36 @@ export class TimeWindow implements OutcomeWindow {
   failures = 0;
   slow = 0;
   private readonly width: number;
-  private readonly bucketCalls: Float64Array;
-  private readonly bucketFailures: Float64Array;
-  private readonly bucketSlow: Float64Array;
+  /** per bucket: calls, failures, slow calls (`FIELDS` entries each) */
+  private counts: Uint32Array | null = null;
   /** absolute index (time / width) of the newest bucket; -Infinity before the first record */
   private head = -Infinity;
   /** when the newest bucket ends: until then a record needs no refresh */
   private headEnd = -Infinity;
-  /** ring slot of the newest bucket */
-  private slot = 0;
+  /** offset in `counts` of the newest bucket */
+  private at = 0;
 
   constructor(durationMs: number, private readonly buckets: number) {
     this.width = durationMs / buckets;
-    this.bucketCalls = new Float64Array(buckets);
-    this.bucketFailures = new Float64Array(buckets);
-    this.bucketSlow = new Float64Array(buckets);
+  }
+
+  /** The width of one bucket, in ms. */
+  get bucketMs(): number {
+    return this.width;
   }
 
   record(now: number, failed: boolean, slow: boolean): void {
     if (now >= this.headEnd) this.refresh(now);
-    const i = this.slot;
-    this.bucketCalls[i]!++;
+    const counts = (this.counts ??= new Uint32Array(this.buckets * FIELDS));
+    const i = this.at;
+    counts[i]!++;
     this.calls++;
     if (failed) {
-      this.bucketFailures[i]!++;
+      counts[i + 1]!++;
       this.failures++;
     }
     if (slow) {
-      this.bucketSlow[i]!++;
+      counts[i + 2]!++;
       this.slow++;
     }
   }
@@ -103,20 +111,21 @@ export class TimeWindow implements OutcomeWindow {
   refresh(now: number): void {
     const index = Math.floor(now / this.width);
     if (index <= this.head) return;
+    const counts = this.counts;
     if (index - this.head >= this.buckets) {
       this.clearBuckets();
-    } else {
+    } else if (counts !== null) {
       for (let a = this.head + 1; a <= index; a++) {
-        const i = ((a % this.buckets) + this.buckets) % this.buckets;
-        this.calls -= this.bucketCalls[i]!;
-        this.failures -= this.bucketFailures[i]!;
-        this.slow -= this.bucketSlow[i]!;
-        this.bucketCalls[i] = this.bucketFailures[i] = this.bucketSlow[i] = 0;
+        const i = (((a % this.buckets) + this.buckets) % this.buckets) * FIELDS;
+        this.calls -= counts[i]!;
+        this.failures -= counts[i + 1]!;
+        this.slow -= counts[i + 2]!;
+        counts[i] = counts[i + 1] = counts[i + 2] = 0;
       }
     }
     this.head = index;
     this.headEnd = (index + 1) * this.width;
-    this.slot = ((index % this.buckets) + this.buckets) % this.buckets;
+    this.at = (((index % this.buckets) + this.buckets) % this.buckets) * FIELDS;
   }
 
   clear(): void {
@@ -127,9 +136,7 @@ export class TimeWindow implements OutcomeWindow {
 
   private clearBuckets(): void {
     if (this.calls === 0) return;
-    this.bucketCalls.fill(0);
-    this.bucketFailures.fill(0);
-    this.bucketSlow.fill(0);
+    this.counts!.fill(0);
     this.calls = this.failures = this.slow = 0;
   }
 }

@@ -1,5 +1,7 @@
 import { CircuitState } from './circuit-state.js';
 import type { Clock } from './clock.js';
+import { monotonicClock } from './clock.js';
+import { COARSE_MIN_BUCKET_MS, coarseMonotonicClock } from './coarse-clock.js';
 import { CallTimeoutError, CircuitBreakerOpenError } from './errors.js';
 import type { BreakerEventName, BreakerListener, BreakerLogger } from './events.js';
 import { addListener, countListeners, emit, type ListenerMap } from './listeners.js';
@@ -52,13 +54,19 @@ export interface TransitionCount {
  * Generations: every state change starts a new one. An outcome from an earlier generation is counted
  * in the totals but never moves the state. Each generation owns one pair of settle handlers
  * (`onOk`/`onErr`), so the closed hot path attaches them to a caller's promise without a per-call closure.
+ * They are made at the generation's first lean call (`goLean`), so an idle breaker holds none.
  */
 export class CircuitStateMachine {
   readonly clock: Clock;
   s: StateCode = CLOSED;
   gen = 0;
-  /** true while a call needs nothing but admission and the generation's settle handlers */
-  fast: boolean;
+  /**
+   * true while a call needs nothing but admission and the generation's settle handlers, and those
+   * are made; false until then (`goLean` makes them)
+   */
+  fast = false;
+  /** whether calls may take the lean path at all (state, options and listeners allow it) */
+  private lean: boolean;
   /** true while calls must be timed (a slow-call rule, or success/failure listeners) */
   timed: boolean;
   onOk!: (value: unknown) => void;
@@ -68,6 +76,8 @@ export class CircuitStateMachine {
   hooks: StateMachineHooks | null = null;
 
   private readonly window: OutcomeWindow | null;
+  /** what a time window's successes read: the process-wide coarse clock when its buckets allow */
+  private readonly windowClock: Clock;
   /** consecutive failures (no window) */
   private run = 0;
   private openedAt = NaN;
@@ -98,9 +108,26 @@ export class CircuitStateMachine {
     this.clock = options.clock;
     const w = options.window;
     this.window = w === null ? null : w.type === 'count' ? new CountWindow(w.size) : new TimeWindow(w.durationMs, w.buckets);
+    this.windowClock = w?.type === 'time' && this.clock === monotonicClock && w.durationMs / w.buckets >= COARSE_MIN_BUCKET_MS
+      ? coarseMonotonicClock
+      : this.clock;
     this.timed = options.slowCallDurationMs !== null;
-    this.fast = this.computeFast();
-    this.bindGeneration();
+    this.lean = this.computeLean();
+  }
+
+  /**
+   * Makes the current generation's settle handlers when calls may take the lean path; returns
+   * whether they may (then `fast` is true until the next generation or listener change).
+   */
+  goLean(): boolean {
+    if (!this.lean) return false;
+    const gen = this.gen;
+    this.onOk = (value) => this.settleValue(gen, value, NaN);
+    this.onErr = (error) => {
+      this.settleError(gen, error, NaN);
+    };
+    this.fast = true;
+    return true;
   }
 
   /** The state, after moving it along the clock. */
@@ -231,7 +258,7 @@ export class CircuitStateMachine {
       if (this.s === CLOSED) {
         if (this.window === null) this.run = 0;
         else {
-          this.window.record(now === now || !this.window.timed ? now : this.clock.now(), false, slow);
+          this.window.record(now === now || !this.window.timed ? now : this.windowClock.now(), false, slow);
           if (slow) this.evaluateWindow();
         }
       } else if (this.s === HALF_OPEN) {
@@ -413,19 +440,11 @@ export class CircuitStateMachine {
     this.probeSuccesses = 0;
     this.halfOpenActivityAt = this.s === HALF_OPEN ? this.clock.now() : 0;
     this.window?.clear();
-    this.fast = this.computeFast();
-    this.bindGeneration();
+    this.lean = this.computeLean();
+    this.fast = false; // this generation's handlers are made by its first lean call
   }
 
-  private bindGeneration(): void {
-    const gen = this.gen;
-    this.onOk = (value) => this.settleValue(gen, value, NaN);
-    this.onErr = (error) => {
-      this.settleError(gen, error, NaN);
-    };
-  }
-
-  private computeFast(): boolean {
+  private computeLean(): boolean {
     const o = this.options;
     return (this.s === CLOSED || this.s === DISABLED) && !this.timed && o.fallback === null && o.callTimeoutMs === null;
   }
@@ -434,18 +453,19 @@ export class CircuitStateMachine {
   // Listeners and statistics
 
   on<E extends BreakerEventName>(event: E, listener: BreakerListener<E>): () => void {
-    return addListener((this.listeners ??= {}), event, listener, this.listenersChanged);
+    return addListener((this.listeners ??= {}), event, listener, () => this.listenersChanged());
   }
 
   listenerCount(event?: BreakerEventName): number {
     return countListeners(this.listeners, event);
   }
 
-  private readonly listenersChanged = (): void => {
+  private listenersChanged(): void {
     const all = this.listeners;
     this.timed = this.options.slowCallDurationMs !== null || all?.success !== undefined || all?.failure !== undefined;
-    this.fast = this.computeFast();
-  };
+    this.lean = this.computeLean();
+    if (!this.lean) this.fast = false;
+  }
 
   transitionCounts(): TransitionCount[] {
     const out: TransitionCount[] = [];

@@ -123,6 +123,8 @@ export class CircuitBreakerRegistry implements OnModuleInit, OnApplicationBootst
   /** one per breaker attached to the store: resolves to its detach function (undefined when it failed) */
   private readonly storeAttachments: Promise<(() => void) | undefined>[] = [];
   private readonly logger = new Logger(CIRCUIT_BREAKER_LOGGER_CONTEXT);
+  /** the options of every breaker that has no entry of its own (see `optionsFor`) */
+  private defaultOptions: CircuitBreakerOptions | null = null;
   private readonly hooks: BreakerHooks = {
     logger: {
       error: (message, error) => this.logger.error(message, error instanceof Error ? error.stack : error),
@@ -164,8 +166,7 @@ export class CircuitBreakerRegistry implements OnModuleInit, OnApplicationBootst
     if (existing !== undefined) return existing;
     const problems = breakerNameProblems(name, 'name');
     if (problems.length > 0) throw new CircuitBreakerConfigError(problems);
-    const merged = breakerOptionsFor(this.options, name, options ?? this.declarations?.optionsFor(name));
-    const breaker = new Breaker(name, withNestFailureRule(merged), this.hooks);
+    const breaker = new Breaker(name, this.optionsFor(name, options ?? this.declarations?.optionsFor(name)), this.hooks);
     if (!this.options.enabled) breaker.disable(); // before the log listener: no line per breaker at boot
     this.breakers.set(name, breaker);
     if (this.quietTransitions !== true) breaker.on('stateChange', this.logTransition);
@@ -180,6 +181,17 @@ export class CircuitBreakerRegistry implements OnModuleInit, OnApplicationBootst
       }
     }
     return breaker;
+  }
+
+  /**
+   * The options of a new breaker. A name with no entry in `breakers` and nothing declared gets the
+   * module's defaults: one shared object, so the engine resolves it once for thousands of breakers.
+   */
+  private optionsFor(name: string, declared: CircuitBreakerConfigEntry | undefined): CircuitBreakerOptions {
+    if (declared === undefined && matchingBreakerKeys(this.options.breakers, name).length === 0) {
+      return (this.defaultOptions ??= withNestFailureRule(breakerOptionsFor(this.options, name)));
+    }
+    return withNestFailureRule(breakerOptionsFor(this.options, name, declared));
   }
 
   /** The names of every breaker, sorted. */
