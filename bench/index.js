@@ -4,6 +4,7 @@
 //   BENCH_RUNS=9 BENCH_TIME_MS=300 …           more runs / longer samples
 //   BENCH_ONLY=closed,open …                   only some scenarios (closed, inflight, open, mix, failure, breaker)
 //   BENCH_LIB=/tmp/patched/index.js …          another build of the library instead of ../dist/index.js
+//   BENCH_BASELINE=/tmp/old/dist/index.js …    an earlier build, measured side by side (rows "— baseline build")
 //   BENCH_OUT=patched.json …                   the results file's name in bench/results/ (default latest.json)
 //
 // Prints markdown tables and the targets block to stdout (progress to stderr) and writes
@@ -80,7 +81,8 @@ async function main() {
   const libPath = process.env.BENCH_LIB ? path.resolve(process.env.BENCH_LIB) : fileURLToPath(new URL('../dist/index.js', import.meta.url));
   const { registerCircuitBreakerMetrics } = await import(pathToFileURL(path.join(path.dirname(libPath), 'prometheus', 'index.js')).href);
   const { Registry } = await import('prom-client');
-  const subjects = coreSubjects(lib, { registerCircuitBreakerMetrics, Registry });
+  const baseline = process.env.BENCH_BASELINE ? await import(pathToFileURL(path.resolve(process.env.BENCH_BASELINE)).href) : undefined;
+  const subjects = coreSubjects(lib, { registerCircuitBreakerMetrics, Registry }, baseline);
   const nest = await nestSubject(lib);
   subjects.push(nest);
   const runnable = subjects.filter((s) => !s.pending);
@@ -115,7 +117,7 @@ async function main() {
     if (config.only.includes('breaker')) {
       log(`run ${run + 1}/${config.runs}: heap and creation`);
       for (const subject of rotated(subjects.filter((s) => s.make), run)) {
-        (raw.breaker[subject.id] ??= []).push(runPerBreaker(subject, config.breakers));
+        (raw.breaker[subject.id] ??= []).push(await runPerBreaker(subject, config.breakers, run));
       }
     }
   }
@@ -150,6 +152,7 @@ async function main() {
   for (const [sid, list] of Object.entries(raw.breaker)) {
     results.perBreaker.rows[sid] = {
       heapBytes: median(list.map((r) => r.heapBytes)),
+      usedHeapBytes: median(list.map((r) => r.usedHeapBytes)),
       creationNs: median(list.map((r) => r.creationNs)),
       runs: list,
     };

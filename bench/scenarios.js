@@ -175,25 +175,31 @@ ${body}
 }
 
 /**
- * Heap per breaker and creation time over `count` breakers of one subject, all retained. Creation
- * is timed in batches of `CREATION_BATCH` after a `gc()` each, so that the figure is the
- * constructor's work, not the scavenges that retaining thousands of objects sets off (those are in
- * the heap figure); median of the batches.
+ * Heap per breaker and creation time, as a registry creates breakers: a burst of `count` breakers
+ * with distinct names (made beforehand), all retained. Creation = the burst's time ÷ count, including
+ * the collections the burst sets off; idle heap = `heapUsed` after − before (settled with `gc()`) ÷
+ * count; then one successful call through each (windows allocate their buffers at their first
+ * outcome) and the heap again. `round` makes the names of each run new.
  */
-export function runPerBreaker(subject, count) {
+export async function runPerBreaker(subject, count, round) {
+  const names = Array.from({ length: count }, (_, i) => `${subject.id}-${round}-${i}`);
   const keep = new Array(count).fill(null);
-  const batches = [];
   const before = settledHeap();
-  for (let start = 0; start < count; start += CREATION_BATCH) {
-    const end = Math.min(count, start + CREATION_BATCH);
-    globalThis.gc();
-    const t0 = performance.now();
-    for (let i = start; i < end; i++) keep[i] = subject.make();
-    batches.push(((performance.now() - t0) * 1e6) / (end - start));
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) keep[i] = subject.make(names[i]);
+  const creationNs = ((performance.now() - t0) * 1e6) / count;
+  const idle = settledHeap();
+  let usedBytes = NaN;
+  if (subject.touch) {
+    for (let start = 0; start < count; start += CREATION_BATCH) {
+      const calls = [];
+      for (let i = start; i < Math.min(count, start + CREATION_BATCH); i++) calls.push(subject.touch(keep[i]));
+      await Promise.all(calls);
+    }
+    usedBytes = (settledHeap() - before) / count;
   }
-  const after = settledHeap();
   for (let i = 0; i < count; i++) subject.destroy(keep[i]);
-  return { heapBytes: (after - before) / count, creationNs: median(batches) };
+  return { heapBytes: (idle - before) / count, usedHeapBytes: usedBytes, creationNs };
 }
 
 /** Timers a subject starts when it is created and during one successful call. */

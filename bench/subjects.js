@@ -8,7 +8,7 @@
 import OpossumBreaker from 'opossum';
 import { circuitBreaker, handleAll, ConsecutiveBreaker, SamplingBreaker, BrokenCircuitError } from 'cockatiel';
 import { FloorBreaker, FloorOpenError } from './floor.js';
-import { ERR } from './measure.js';
+import { ERR, noop } from './measure.js';
 
 /** The rate rules never open at a 10% failure mix; the consecutive rules never see two failures in a row. */
 export const COUNT_WINDOW_OPTIONS = Object.freeze({ window: { type: 'count', size: 100 }, failureRateThreshold: 50 });
@@ -17,28 +17,36 @@ export const HALF_OPEN_AFTER_MS = 60_000;
 
 /**
  * The subjects of the closed / in-flight / open / mix scenarios and of the per-breaker costs.
- * `make()` builds one bare breaker for the heap, creation and timer measurements (`destroy` undoes
- * what keeps it alive); `null` where that makes no sense.
+ * `make(name)` builds one bare breaker for the heap, creation and timer measurements (`destroy` undoes
+ * what keeps it alive, `touch` makes one successful call through it); `null` where that makes no sense.
+ * `baseline` (optional): another build of the library, measured side by side as `<id>-baseline`.
  */
-export function coreSubjects(lib, metrics) {
+export function coreSubjects(lib, metrics, baseline) {
   const { Breaker, CircuitBreakerOpenError } = lib;
   const isEngineOpen = (e) => e instanceof CircuitBreakerOpenError;
-  const engine = (id, label, options) => ({
+  const engine = (id, label, options, B = Breaker, isOpen = isEngineOpen, group = 'engine') => ({
     id,
     label,
-    group: 'engine',
-    make: () => new Breaker('bench', options),
+    group,
+    make: (name = 'bench') => new B(name, options),
+    touch: (b) => b.execute(noop),
     destroy: (b) => b.dispose(),
     create: () => {
-      const b = new Breaker('bench', options);
-      return { S: b, expr: (F) => `S.execute(${F})`, isOpen: isEngineOpen, dispose: () => b.dispose() };
+      const b = new B('bench', options);
+      return { S: b, expr: (F) => `S.execute(${F})`, isOpen, dispose: () => b.dispose() };
     },
   });
+  const baselineEngine = (id, label, options) => {
+    if (baseline === undefined) return [];
+    const isOpen = (e) => e instanceof baseline.CircuitBreakerOpenError;
+    return [engine(`${id}-baseline`, `${label} — baseline build`, options, baseline.Breaker, isOpen, 'baseline')];
+  };
   const opossum = (id, label, options) => ({
     id,
     label,
     group: 'opossum',
-    make: () => new OpossumBreaker(callIt, { ...options }),
+    make: (name) => new OpossumBreaker(callIt, { ...options, name }),
+    touch: (b) => b.fire(noop),
     destroy: (b) => b.shutdown(),
     create: () => {
       const b = new OpossumBreaker(callIt, { ...options });
@@ -50,6 +58,7 @@ export function coreSubjects(lib, metrics) {
     label,
     group: 'cockatiel',
     make: () => circuitBreaker(handleAll, { halfOpenAfter: HALF_OPEN_AFTER_MS, breaker: makeRule() }),
+    touch: (p) => p.execute(noop),
     destroy: () => {},
     create: () => {
       const p = circuitBreaker(handleAll, { halfOpenAfter: HALF_OPEN_AFTER_MS, breaker: makeRule() });
@@ -74,6 +83,7 @@ export function coreSubjects(lib, metrics) {
       label: 'minimal hand-written breaker (floor)',
       group: 'floor',
       make: () => new FloorBreaker(),
+      touch: (b) => b.execute(noop),
       destroy: () => {},
       create: () => ({ S: new FloorBreaker(), expr: (F) => `S.execute(${F})`, isOpen: (e) => e instanceof FloorOpenError, dispose: () => {} }),
     },
@@ -94,6 +104,9 @@ export function coreSubjects(lib, metrics) {
     },
     engine('engine-count', 'nestjs-circuit-breaker, count window 100, rate 50%', COUNT_WINDOW_OPTIONS),
     engine('engine-time', 'nestjs-circuit-breaker, time window 10 s, rate 50%', TIME_WINDOW_OPTIONS),
+    ...baselineEngine('engine', 'nestjs-circuit-breaker, consecutive (default)', undefined),
+    ...baselineEngine('engine-count', 'nestjs-circuit-breaker, count window 100, rate 50%', COUNT_WINDOW_OPTIONS),
+    ...baselineEngine('engine-time', 'nestjs-circuit-breaker, time window 10 s, rate 50%', TIME_WINDOW_OPTIONS),
     opossum('opossum', 'opossum 10, defaults', {}),
     opossum('opossum-nt', 'opossum 10, `timeout: false`', { timeout: false }),
     cockatiel('cockatiel', 'cockatiel 4, ConsecutiveBreaker(5)', () => new ConsecutiveBreaker(5)),
