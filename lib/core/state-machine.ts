@@ -9,42 +9,17 @@ import type { ResolvedOptions } from './options.js';
 import { CountWindow, type OutcomeWindow, TimeWindow } from './outcome-window.js';
 import { type CircuitBreakerSnapshot, percent } from './snapshot.js';
 
-// State codes: an integer compare on the hot path instead of a string compare.
-export const CLOSED = 0;
-export const OPEN = 1;
-export const HALF_OPEN = 2;
-export const FORCED_OPEN = 3;
-export const DISABLED = 4;
-export type StateCode = 0 | 1 | 2 | 3 | 4;
-export const STATE_NAMES: readonly CircuitState[] = [
-  CircuitState.CLOSED,
-  CircuitState.OPEN,
-  CircuitState.HALF_OPEN,
-  CircuitState.FORCED_OPEN,
-  CircuitState.DISABLED,
-];
-/** The reason of a manual reset; a shared store tells it apart from a close. */
-export const MANUAL_RESET = 'manual reset';
+import {
+  CLOSED, DISABLED, FORCED_OPEN, HALF_OPEN, MANUAL_RESET, OPEN, STATE_NAMES,
+  type StateCode, type StateMachineHooks, type TransitionCount, type TransitionOrigin,
+} from './state-codes.js';
+
+export {
+  CLOSED, DISABLED, FORCED_OPEN, HALF_OPEN, MANUAL_RESET, OPEN, STATE_NAMES,
+  type StateCode, type StateMachineHooks, type TransitionCount, type TransitionOrigin,
+} from './state-codes.js';
 /** Suggested retry delay for a caller rejected because every half-open probe slot is taken. */
 const HALF_OPEN_RETRY_AFTER_MS = 1_000;
-
-/** Who moved the state: this instance, or another one through a shared store. */
-export type TransitionOrigin = 'local' | 'remote';
-
-/** What the machine tells the parts around it (active probe, shared store) about itself. */
-export interface StateMachineHooks {
-  /** after every state change */
-  transitioned(from: StateCode, to: StateCode, reason: string, origin: TransitionOrigin): void;
-  /** a half-open probe slot was given back without a decision: the next probe may run anywhere */
-  slotReleased(): void;
-}
-
-/** A transition count, for metrics. */
-export interface TransitionCount {
-  from: CircuitState;
-  to: CircuitState;
-  count: number;
-}
 
 /**
  * The circuit breaker's state machine: admission, recording of outcomes, the trip rules and their
