@@ -16,7 +16,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import type { Breaker, CircuitBreakerSnapshot } from '../core/index.js';
+import { type Breaker, type CircuitBreakerSnapshot, CIRCUIT_STATES, type CircuitState } from '../core/index.js';
 import { BREAKER_NAME_PATTERN } from '../constants.js';
 import { CircuitBreakerRegistry, type CircuitBreakerRegistrySnapshot } from '../registry/circuit-breaker.registry.js';
 import { CircuitBreakerManagementTokenGuard } from './circuit-breaker-management-token.guard.js';
@@ -24,14 +24,30 @@ import { CircuitBreakerManagementGuard } from './circuit-breaker-management.guar
 import { DASHBOARD_CONTENT_SECURITY_POLICY, renderDashboard } from './dashboard.page.js';
 import { circuitBreakerEventStream } from './event-stream.js';
 import { requestUrl } from './http-context.js';
-import { badBreakerNameMessage, unknownBreakerMessage } from './management.messages.js';
-
+import { badBreakerNameMessage, badStateFilterMessage, unknownBreakerMessage } from './management.messages.js';
 
 /** 400 for a name no breaker of a registry can have. */
 class BreakerNamePipe implements PipeTransform<string, string> {
   transform(name: string): string {
     if (!BREAKER_NAME_PATTERN.test(name)) throw new BadRequestException(badBreakerNameMessage(name, BREAKER_NAME_PATTERN));
     return name;
+  }
+}
+
+/**
+ * `?state=open,half_open` (or the parameter repeated) as a set of states; undefined without the
+ * parameter; 400 naming a value that is not a state.
+ */
+class StateFilterPipe implements PipeTransform<unknown, ReadonlySet<CircuitState> | undefined> {
+  transform(value: unknown): ReadonlySet<CircuitState> | undefined {
+    if (value === undefined) return undefined;
+    const states = new Set<CircuitState>();
+    for (const part of (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(','))) {
+      const state = part.trim();
+      if (!(CIRCUIT_STATES as readonly string[]).includes(state)) throw new BadRequestException(badStateFilterMessage(state, CIRCUIT_STATES));
+      states.add(state as CircuitState);
+    }
+    return states;
   }
 }
 
@@ -48,11 +64,21 @@ class BreakerNamePipe implements PipeTransform<string, string> {
 export class CircuitBreakerManagementRoutes {
   constructor(private readonly registry: CircuitBreakerRegistry) {}
 
-  /** Every breaker's snapshot, with a summary. */
+  /**
+   * Every breaker's snapshot, with a summary; `?state=open,half_open` lists only the breakers in
+   * those states (the summary still counts every breaker).
+   */
   @Get()
   @Header('Cache-Control', 'no-store')
-  list(): CircuitBreakerRegistrySnapshot {
-    return this.registry.snapshot();
+  list(@Query('state', StateFilterPipe) states?: ReadonlySet<CircuitState>): CircuitBreakerRegistrySnapshot {
+    const snapshot = this.registry.snapshot();
+    if (states === undefined) return snapshot;
+    const breakers: Record<string, CircuitBreakerSnapshot> = {};
+    for (const name in snapshot.breakers) {
+      const breaker = snapshot.breakers[name]!;
+      if (states.has(breaker.state)) breakers[name] = breaker;
+    }
+    return { ...snapshot, breakers };
   }
 
   /** Server-Sent Events: every state change (`?calls=true`: every call's outcome too). */

@@ -9,6 +9,11 @@ export function badBreakerNameMessage(name: string, pattern: RegExp): string {
   return `Invalid circuit breaker name ${JSON.stringify(name)}: expected a name matching ${pattern}`;
 }
 
+/** 400 for a `?state=` value of `GET /<path>` that is not a circuit state. */
+export function badStateFilterMessage(value: string, states: readonly string[]): string {
+  return `Invalid state filter ${JSON.stringify(value)}: expected one or more of ${states.join(', ')}, comma-separated (e.g. ?state=open,half_open)`;
+}
+
 export function unknownBreakerMessage(name: string): string {
   return `No circuit breaker named '${name}'`;
 }
