@@ -70,6 +70,7 @@ export type {
   BreakerListener,
   BreakerLogger,
   FailureEvent,
+  FallbackEvent,
   IgnoredEvent,
   RejectedEvent,
   StateChangeEvent,

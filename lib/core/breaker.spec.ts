@@ -459,6 +459,22 @@ describe('fallback', () => {
     expect(fallback).toHaveBeenCalledTimes(3);
   });
 
+  it('emits `fallback` with the breaker state and the error before each fallback runs, and not for an ignored error', async () => {
+    class Ignored extends Error {}
+    const seen: string[] = [];
+    const { breaker } = make({ failureThreshold: 1, ignore: [Ignored], fallback: () => {
+      seen.push('fallback ran');
+      return 'cached';
+    } });
+    breaker.on('fallback', (e) => seen.push(`${e.name} ${e.state} ${(e.error as Error).constructor.name}`));
+    await expect(breaker.execute(async () => {
+      throw new Ignored();
+    })).rejects.toBeInstanceOf(Ignored);
+    await expect(breaker.execute(fail)).resolves.toBe('cached'); // the failure opens the breaker first
+    await expect(breaker.execute(ok)).resolves.toBe('cached');
+    expect(seen).toEqual(['svc open Error', 'fallback ran', 'svc open CircuitBreakerOpenError', 'fallback ran']);
+  });
+
   it('a throwing fallback rejects the call with the fallback’s error', async () => {
     const { breaker } = make({ fallback: () => {
       throw new Error('fallback broke');

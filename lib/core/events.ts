@@ -33,6 +33,15 @@ export interface TimeoutEvent {
   timeoutMs: number;
 }
 
+/** A call site's fallback is about to run: the call was rejected, timed out or failed. */
+export interface FallbackEvent {
+  name: string;
+  /** the breaker's state when the fallback runs (`open`, `forced_open`, `half_open` for a rejection) */
+  state: CircuitState;
+  /** what the fallback gets: the open error, the timeout or the failure */
+  error: unknown;
+}
+
 export interface IgnoredEvent {
   name: string;
   error: unknown;
@@ -46,11 +55,12 @@ export interface BreakerEventMap {
   rejected: RejectedEvent;
   timeout: TimeoutEvent;
   ignored: IgnoredEvent;
+  fallback: FallbackEvent;
 }
 
 export type BreakerEventName = keyof BreakerEventMap;
 
-export const BREAKER_EVENT_NAMES: readonly BreakerEventName[] = ['stateChange', 'success', 'failure', 'rejected', 'timeout', 'ignored'];
+export const BREAKER_EVENT_NAMES: readonly BreakerEventName[] = ['stateChange', 'success', 'failure', 'rejected', 'timeout', 'ignored', 'fallback'];
 
 export type BreakerListener<E extends BreakerEventName> = (event: BreakerEventMap[E]) => void;
 

@@ -14,6 +14,8 @@ export interface GuardedMachine extends Admitter {
   readonly name: string;
   readonly options: ResolvedOptions;
   openError(): CircuitBreakerOpenError;
+  /** emits `fallback`: a fallback is about to be called with `error` */
+  fellBack(error: unknown): void;
 }
 
 /** Where the fleet-wide half-open lease comes from, when the breaker has a shared store. */
@@ -137,6 +139,7 @@ export class GuardedCall {
    */
   recover(self: unknown, error: unknown, args: ArrayLike<unknown>, failed: boolean): unknown {
     if (this.fallback === null || !failed) throw error;
+    this.m.fellBack(error);
     return this.fallback(self, error, args);
   }
 

@@ -22,6 +22,7 @@ export {
   type BreakerListener,
   type BreakerLogger,
   type FailureEvent,
+  type FallbackEvent,
   type IgnoredEvent,
   type RejectedEvent,
   type StateChangeEvent,

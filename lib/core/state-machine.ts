@@ -190,6 +190,11 @@ export class CircuitStateMachine {
     return -1;
   }
 
+  fellBack(error: unknown): void {
+    const list = this.listeners?.fallback;
+    if (list !== undefined) emit(list, { name: this.name, state: STATE_NAMES[this.s]!, error }, this.logger, this.name);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Outcomes
 

@@ -57,7 +57,7 @@ export function circuitBreakerEventStream(
 }
 
 function toMessage(event: CircuitBreakerRegistryEvent): MessageEvent {
-  if (event.type === 'failure' || event.type === 'ignored') {
+  if (event.type === 'failure' || event.type === 'ignored' || event.type === 'fallback') {
     return { type: event.type, data: { ...event, error: describeError(event.error) } };
   }
   return { type: event.type, data: event };

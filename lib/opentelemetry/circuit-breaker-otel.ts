@@ -52,11 +52,14 @@ export const CIRCUIT_BREAKER_OTEL_ATTRIBUTES = {
   to: 'circuit_breaker.to',
   reason: 'circuit_breaker.reason',
   timeUntilRetry: 'circuit_breaker.time_until_retry',
+  /** on a fallback event: the name of the error the fallback got */
+  error: 'error.type',
 } as const;
 
 /** The names of the span events. */
 export const CIRCUIT_BREAKER_SPAN_EVENTS = {
   rejected: 'circuit_breaker.rejected',
+  fallback: 'circuit_breaker.fallback',
   stateChange: 'circuit_breaker.state_change',
 } as const;
 
@@ -179,16 +182,17 @@ function registerMetrics(registry: CircuitBreakerOtelSource, meter: Meter, guard
 }
 
 function registerSpanEvents(registry: CircuitBreakerOtelSource, guard: Guard): () => void {
-  // Neither event type makes calls timed: the closed path stays untouched.
-  const subscription = registry.events(['rejected', 'stateChange']).subscribe(guard((event: CircuitBreakerRegistryEvent) => {
+  // None of these event types makes calls timed: the closed path stays untouched.
+  const subscription = registry.events(['rejected', 'fallback', 'stateChange']).subscribe(guard((event: CircuitBreakerRegistryEvent) => {
     const span = trace.getActiveSpan();
     if (span === undefined || !span.isRecording()) return;
-    if (event.type === 'rejected') {
+    if (event.type === 'rejected' || event.type === 'fallback') {
       const retry = registry.get(event.name)?.snapshot().time_until_retry;
-      span.addEvent(CIRCUIT_BREAKER_SPAN_EVENTS.rejected, {
+      span.addEvent(CIRCUIT_BREAKER_SPAN_EVENTS[event.type], {
         [A.name]: event.name,
         [A.state]: event.state,
         ...(retry === undefined ? {} : { [A.timeUntilRetry]: retry }),
+        ...(event.type === 'fallback' ? { [A.error]: errorType(event.error) } : {}),
       });
     } else if (event.type === 'stateChange') {
       span.addEvent(CIRCUIT_BREAKER_SPAN_EVENTS.stateChange, {
@@ -200,6 +204,12 @@ function registerSpanEvents(registry: CircuitBreakerOtelSource, guard: Guard): (
     }
   }));
   return () => subscription.unsubscribe();
+}
+
+/** What the fallback got, the OpenTelemetry `error.type` way: the error's name (never its message), or the value's kind. */
+function errorType(error: unknown): string {
+  if (error instanceof Error) return error.name;
+  return error === null ? 'null' : typeof error;
 }
 
 /** Problems of `CircuitBreakerOtelOptions`; `path` prefixes each problem's path. */

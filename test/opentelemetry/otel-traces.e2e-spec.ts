@@ -83,6 +83,33 @@ describe('CircuitBreakerOtelModule: span events through @opentelemetry/sdk-trace
     expect(spans[2]!.events[0]!.attributes!['circuit_breaker.time_until_retry']).toBe(20);
   });
 
+  it('adds a fallback event when a fallback serves a failed call and a rejected one', async () => {
+    const { app, exporter, clock } = await start();
+    const registry = app.get(CircuitBreakerRegistry);
+    const tracer = app.get<Tracer>(TRACER);
+    const quotes = registry.getOrCreate('quotes', { failureThreshold: 1, fallback: () => 'cached' });
+    const inSpan = (name: string, fn: () => Promise<unknown>) => tracer.startActiveSpan(name, async (span) => {
+      try {
+        return await fn();
+      } finally {
+        span.end();
+      }
+    });
+    await expect(inSpan('failed', () => quotes.execute(() => Promise.reject(new TypeError('socket hang up'))))).resolves.toBe('cached');
+    clock.advance(5_000);
+    await expect(inSpan('rejected', () => quotes.execute(() => Promise.resolve('live')))).resolves.toBe('cached');
+
+    const E = CIRCUIT_BREAKER_SPAN_EVENTS;
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((s) => [s.name, s.events.map((e) => e.name)])).toEqual([
+      ['failed', [E.stateChange, E.fallback]],
+      ['rejected', [E.rejected, E.fallback]],
+    ]);
+    const base = { 'circuit_breaker.name': 'quotes', 'circuit_breaker.state': 'open' };
+    expect(spans[0]!.events[1]!.attributes).toEqual({ ...base, 'circuit_breaker.time_until_retry': 30, 'error.type': 'TypeError' });
+    expect(spans[1]!.events[1]!.attributes).toEqual({ ...base, 'circuit_breaker.time_until_retry': 25, 'error.type': 'CircuitBreakerOpenError' });
+  });
+
   it('a rejection outside any span goes on as usual, and an instrument that throws never reaches the caller', async () => {
     const { app } = await start();
     const registry = app.get(CircuitBreakerRegistry);
