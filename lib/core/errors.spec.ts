@@ -27,8 +27,23 @@ describe('isCircuitBreakerOpenError', () => {
     class OtherCopyOpenError extends Error {}
     Object.defineProperty(OtherCopyOpenError.prototype, Symbol.for('nestjs-circuit-breaker.open-error'), { value: true });
     const foreign = new OtherCopyOpenError('open');
-    expect(foreign instanceof CircuitBreakerOpenError).toBe(false);
     expect(isCircuitBreakerOpenError(foreign)).toBe(true);
+    // instanceof checks the brand too, so that Nest's @Catch(CircuitBreakerOpenError) matches it
+    expect(foreign instanceof CircuitBreakerOpenError).toBe(true);
+    expect(new Error('open') instanceof CircuitBreakerOpenError).toBe(false);
+  });
+
+  it('instanceof of CallTimeoutError checks its own brand; a subclass keeps the prototype-chain rule', () => {
+    class OtherCopyTimeout extends Error {}
+    Object.defineProperty(OtherCopyTimeout.prototype, Symbol.for('nestjs-circuit-breaker.call-timeout-error'), { value: true });
+    expect(new OtherCopyTimeout('late') instanceof CallTimeoutError).toBe(true);
+    expect(new CallTimeoutError('svc', 5) instanceof CallTimeoutError).toBe(true);
+    expect(new CallTimeoutError('svc', 5) instanceof CircuitBreakerOpenError).toBe(false);
+    expect(new CircuitBreakerOpenError('svc', 'open', 5) instanceof CallTimeoutError).toBe(false);
+    class MyOpenError extends CircuitBreakerOpenError {}
+    expect(new MyOpenError('svc', 'open', 1) instanceof MyOpenError).toBe(true);
+    expect(new CircuitBreakerOpenError('svc', 'open', 1) instanceof MyOpenError).toBe(false);
+    expect(CircuitBreakerOpenError.withoutStack('svc', 'open', 1) instanceof CircuitBreakerOpenError).toBe(true);
   });
 
   it('keeps the brand out of JSON and enumeration', () => {

@@ -14,6 +14,18 @@ export class CircuitBreakerError extends Error {
  * and the CommonJS build of this package (two `CircuitBreakerOpenError` classes) sees one brand.
  */
 const OPEN_ERROR_BRAND = Symbol.for('nestjs-circuit-breaker.open-error');
+/** Marks every `CallTimeoutError`, in the same way. */
+const TIMEOUT_ERROR_BRAND = Symbol.for('nestjs-circuit-breaker.call-timeout-error');
+
+/**
+ * `instanceof` of a branded class: the brand for the class itself (so that an error of the other build
+ * is an instance, and Nest's `@Catch(CircuitBreakerOpenError)` matches it), the prototype chain for a
+ * subclass.
+ */
+function branded(cls: Function, brand: symbol, value: unknown, self: Function): boolean {
+  if (self !== cls) return Function.prototype[Symbol.hasInstance].call(self, value);
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+}
 
 /**
  * Thrown (or rejected with) when a breaker does not admit a call: it is `open`, `forced_open`, or
@@ -37,6 +49,11 @@ export class CircuitBreakerOpenError extends CircuitBreakerError {
     super(openErrorMessage(breakerName, state));
   }
 
+  /** True for an open error of any copy of this package (the ESM and the CommonJS build): by its brand. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return branded(CircuitBreakerOpenError, OPEN_ERROR_BRAND, value, this);
+  }
+
   /**
    * Builds the error without running the `Error` constructor: no stack capture, no message string
    * until someone reads it (about 10 ns instead of 0.5–4 µs). `instanceof` works as usual.
@@ -53,10 +70,10 @@ export class CircuitBreakerOpenError extends CircuitBreakerError {
 
 /**
  * Whether `error` is a `CircuitBreakerOpenError` from any copy of this package: the ESM or the
- * CommonJS build, or another installed version. Prefer it to `instanceof`, which sees one copy only.
+ * CommonJS build, or another installed version. `instanceof CircuitBreakerOpenError` does the same (the class checks the brand).
  */
 export function isCircuitBreakerOpenError(error: unknown): error is CircuitBreakerOpenError {
-  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[OPEN_ERROR_BRAND] === true;
+  return branded(CircuitBreakerOpenError, OPEN_ERROR_BRAND, error, CircuitBreakerOpenError);
 }
 
 /** An own, non-enumerable data property, as `Error` makes them (for code that assigns `message` or `stack`). */
@@ -111,7 +128,14 @@ export class CallTimeoutError extends CircuitBreakerError {
   ) {
     super(`Call through circuit breaker '${breakerName}' timed out after ${timeoutMs} ms`);
   }
+
+  /** True for a call timeout of any copy of this package (the ESM and the CommonJS build): by its brand. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return branded(CallTimeoutError, TIMEOUT_ERROR_BRAND, value, this);
+  }
 }
+
+Object.defineProperty(CallTimeoutError.prototype, TIMEOUT_ERROR_BRAND, { value: true, writable: false, configurable: false, enumerable: false });
 
 /** One problem found in a configuration: where, what was expected, what was received. */
 export interface ConfigProblem {

@@ -43,12 +43,28 @@ inventory.forceOpen();
 class StockController { stock() { return inventory.execute(async () => ({ stock: 3 })); } }
 Reflect.decorate([Get('stock'), esm.CircuitBreaker('stock-route')], StockController.prototype, 'stock', Object.getOwnPropertyDescriptor(StockController.prototype, 'stock'));
 Reflect.decorate([Controller()], StockController);
+// The ESM build's exception filter (its @Catch names the ESM classes) and a service of the CommonJS
+// build's breaker, with no decorator on the route: Nest matches the filter by instanceof.
+const quotes = new cjs.Breaker('quotes', { resetTimeoutMs: 20_000 });
+quotes.forceOpen();
+class QuoteController {
+  quote() { return quotes.execute(async () => ({ price: 1 })); }
+  late() { throw new cjs.CallTimeoutError('quotes', 250); }
+}
+Reflect.decorate([Get('quote')], QuoteController.prototype, 'quote', Object.getOwnPropertyDescriptor(QuoteController.prototype, 'quote'));
+Reflect.decorate([Get('late')], QuoteController.prototype, 'late', Object.getOwnPropertyDescriptor(QuoteController.prototype, 'late'));
+Reflect.decorate([Controller()], QuoteController);
 class AppModule {}
-Reflect.decorate([Module({ imports: [esm.CircuitBreakerModule.forRoot({})], controllers: [StockController] })], AppModule);
+Reflect.decorate([Module({ imports: [esm.CircuitBreakerModule.forRoot({})], controllers: [StockController, QuoteController] })], AppModule);
 const app = await NestFactory.create(AppModule, { logger: false });
+app.useGlobalFilters(new esm.CircuitBreakerExceptionFilter());
 await app.listen(0, '127.0.0.1');
-const response = await fetch(new URL('/stock', await app.getUrl()));
-const http = { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.json() };
+const answer = async (path) => {
+  const response = await fetch(new URL(path, await app.getUrl()));
+  return { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.json() };
+};
+const http = await answer('/stock');
+const filtered = { quote: await answer('/quote'), late: await answer('/late') };
 await app.close();
 
 console.log(JSON.stringify({
@@ -61,6 +77,7 @@ console.log(JSON.stringify({
   fields: [fromEsm, fromCjs].map((e) => ({ name: e.name, breakerName: e.breakerName, state: e.state, retryAfterMs: e.retryAfterMs })),
   retry: { outcome: retryOutcome, calls: retried },
   http,
+  filtered,
 }));
 `;
 
@@ -76,10 +93,10 @@ describe('the ES module and CommonJS builds loaded in one process', () => {
     return report;
   };
 
-  it('isCircuitBreakerOpenError() of either build recognises an open error from either build, where instanceof does not', async () => {
+  it('isCircuitBreakerOpenError() and instanceof of either build recognise an open error from either build', async () => {
     const r = await child();
     expect(r.twoClasses).toBe(true);
-    expect(r.crossInstanceof).toEqual([false, false]);
+    expect(r.crossInstanceof).toEqual([true, true]);
     expect(r.esmRecognises).toEqual([true, true]);
     expect(r.cjsRecognises).toEqual([true, true]);
     expect(r.fields).toEqual([
@@ -109,5 +126,14 @@ describe('the ES module and CommonJS builds loaded in one process', () => {
     expect(http.status).toBe(503);
     expect(Number(http.retryAfter)).toBeGreaterThan(0);
     expect(http.body).toMatchObject({ statusCode: 503, breaker: 'inventory', circuit_state: 'forced_open' });
+  });
+
+  it("the ES module build's exception filter catches an open error and a call timeout of the CommonJS build, over HTTP", async () => {
+    const { filtered } = (await child()) as { filtered: Record<'quote' | 'late', { status: number; retryAfter: string | null; body: Record<string, unknown> }> };
+    expect(filtered.quote.status).toBe(503);
+    expect(Number(filtered.quote.retryAfter)).toBe(20);
+    expect(filtered.quote.body).toMatchObject({ statusCode: 503, breaker: 'quotes', circuit_state: 'forced_open', retry_after: 20 });
+    expect(filtered.late.status).toBe(504);
+    expect(filtered.late.body).toMatchObject({ statusCode: 504, breaker: 'quotes' });
   });
 });
