@@ -6,7 +6,7 @@
 // bound of its `typescript` optional peer, installed from the registry), and `peers` also with the
 // TypeScript of this repository.
 // Usage: node test/consumers/check.mjs <tarball>
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,13 +45,16 @@ const tarball = process.argv[2];
 if (!tarball) throw new Error('usage: node test/consumers/check.mjs <tarball>');
 const subpaths = Object.keys(pkg.exports).filter((s) => s !== './package.json');
 const specifier = (subpath) => (subpath === '.' ? 'nestjs-circuit-breaker' : `nestjs-circuit-breaker/${subpath.slice(2)}`);
-const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
-const npmInstall = (dir, packages) => {
-  try {
-    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...packages], dir);
-  } catch (error) {
-    throw new Error(`npm install in ${dir} failed:\n${error.stdout}${error.stderr}`);
-  }
+/**
+ * `npm install` in `dir`. With `engines: true`, also fails on an EBADENGINE warning: a Nest 11 app on
+ * this Node (CI runs Node 20) that installs the package gets none, from it or from anything it brings.
+ */
+const npmInstall = (dir, packages, { engines = false } = {}) => {
+  const result = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=warn', ...packages], { cwd: dir, encoding: 'utf8', timeout: 300_000 });
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
+  if (result.status !== 0) throw new Error(`npm install in ${dir} failed (${result.error ?? `exit ${result.status}`}):\n${output}`);
+  const warnings = output.split('\n').filter((line) => line.includes('EBADENGINE'));
+  if (engines && warnings.length > 0) throw new Error(`npm install in ${dir} on Node ${process.version} warned EBADENGINE:\n${warnings.join('\n')}`);
 };
 
 const usage = `
@@ -125,9 +128,9 @@ try {
   console.log(`consumers: npm install typescript@~${MIN_TYPESCRIPT}; Nest 11 with every optional peer; Nest 11 with the required peers only`);
   const installing = Date.now();
   npmInstall(minTs, [`typescript@~${MIN_TYPESCRIPT}.0`]);
-  npmInstall(projects.peers, ['--legacy-peer-deps', ...REQUIRED, ...OPTIONAL, tarball]);
-  npmInstall(projects.bare, ['--legacy-peer-deps', ...REQUIRED, tarball]);
-  console.log(`consumers: installed in ${Math.round((Date.now() - installing) / 1000)} s`);
+  npmInstall(projects.peers, ['--legacy-peer-deps', ...REQUIRED, ...OPTIONAL, tarball], { engines: true });
+  npmInstall(projects.bare, ['--legacy-peer-deps', ...REQUIRED, tarball], { engines: true });
+  console.log(`consumers: installed in ${Math.round((Date.now() - installing) / 1000)} s, no EBADENGINE warning on Node ${process.version}`);
   writeProject(projects.peers, subpaths);
   writeProject(projects.bare, subpaths.filter((sp) => SUBPATH_PEERS[sp] === undefined));
 
