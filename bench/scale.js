@@ -68,10 +68,12 @@ function measurementsFor(server, agent) {
   const get = (id, path, status = 200) => async () => [{ id, ...(await stalled(() => timedGet(agent, port, path, status))) }];
   return [
     get('metrics', '/metrics'),
+    get('metricsStreamed', '/streamed/metrics'),
     get('list', '/circuit-breakers'),
     get('listOpen', '/circuit-breakers?state=open'),
     // Terminus answers 503 while a critical breaker (by default: any) is open or forced open.
     get('health', '/health/detailed', down ? 503 : 200),
+    get('healthNotClosed', '/health/ready', down ? 503 : 200),
     async () => {
       let first;
       let second;
@@ -99,10 +101,12 @@ function measurementsFor(server, agent) {
 }
 
 const ROWS = [
-  { id: 'metrics', label: '`GET /metrics`', target: 50 },
+  { id: 'metrics', label: '`GET /metrics` (your route serving `await registry.metrics()`)', target: 50 },
+  { id: 'metricsStreamed', label: '`GET /metrics` (`CircuitBreakerMetricsModule.forRoot({ path })`, streamed in slices)', target: 50 },
   { id: 'list', label: '`GET /circuit-breakers`', target: 50 },
   { id: 'listOpen', label: '`GET /circuit-breakers?state=open`', target: 50 },
-  { id: 'health', label: '`GET /health/detailed`', target: 20 },
+  { id: 'health', label: '`GET /health/detailed` (every breaker in the details)', target: 20 },
+  { id: 'healthNotClosed', label: "`GET /health/detailed` with `details: 'not_closed'`", target: 20 },
   { id: 'sseFirst', label: 'event stream: a first client connects (listeners attached to every breaker)', target: 50 },
   { id: 'sseNext', label: 'event stream: a client connects while another is connected', target: 50 },
   { id: 'sseLeave', label: 'event stream: the last client leaves (listeners detached)', target: null },

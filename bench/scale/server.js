@@ -40,11 +40,15 @@ class ObservabilityController {
   readiness() {
     return this.health.check([() => this.breakers.isHealthy('circuit_breakers')]);
   }
+  readinessNotClosed() {
+    return this.health.check([() => this.breakers.isHealthy('circuit_breakers', { details: 'not_closed' })]);
+  }
   metrics() {
     return prom.metrics();
   }
 }
 decorateMethod(ObservabilityController.prototype, 'readiness', Get('health/detailed'), HealthCheck());
+decorateMethod(ObservabilityController.prototype, 'readinessNotClosed', Get('health/ready'), HealthCheck());
 decorateMethod(ObservabilityController.prototype, 'metrics', Get('metrics'), Header('Content-Type', prom.contentType), Header('Cache-Control', 'no-store'));
 decorateClass(ObservabilityController, Controller(), Reflect.metadata('design:paramtypes', [HealthCheckService, CircuitBreakerHealthIndicator]));
 
@@ -53,7 +57,7 @@ decorateClass(ScaleModule, Module({
   imports: [
     CircuitBreakerModule.forRoot({ management: { enabled: true, token: TOKEN } }),
     TerminusModule,
-    CircuitBreakerMetricsModule.forRoot({ registry: prom }),
+    CircuitBreakerMetricsModule.forRoot({ registry: prom, path: 'streamed/metrics' }),
   ],
   controllers: [ObservabilityController],
   providers: [CircuitBreakerHealthIndicator],

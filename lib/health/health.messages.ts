@@ -2,9 +2,10 @@
 
 export const HEALTH_EXPECTED = {
   key: 'expected a non-empty string, e.g. "circuit_breakers"',
-  options: 'expected { include?: string[], critical?: string[] }',
+  options: "expected { include?: string[], critical?: string[], details?: 'all' | 'not_closed' }",
   unknownKey: (known: readonly string[]) => `unknown option (known: ${known.join(', ')})`,
   names: 'expected an array of breaker names',
+  details: (known: readonly string[]) => `expected one of ${known.map((d) => `'${d}'`).join(', ')}`,
 } as const;
 
 /** The `message` of a down result: which critical breakers reject calls, and in which state. */

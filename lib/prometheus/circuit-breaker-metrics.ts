@@ -1,15 +1,8 @@
-import { Counter, Gauge, type Metric, register as defaultPromRegistry, type Registry } from 'prom-client';
-import {
-  type Breaker,
-  CIRCUIT_STATES,
-  CircuitBreakerConfigError,
-  type CircuitBreakerSnapshot,
-  type ConfigProblem,
-  type FailureEvent,
-  type SuccessEvent,
-  type TransitionCount,
-} from '../core/index.js';
-import { DurationHistogram } from './duration-histogram.js';
+import { type Metric, register as defaultPromRegistry, type Registry } from 'prom-client';
+import { type Breaker, CircuitBreakerConfigError, type ConfigProblem, type FailureEvent, type SuccessEvent } from '../core/index.js';
+import { type BreakerReading, READING_METRICS, ReadingMetric, readBreaker } from './breaker-series.js';
+import { DurationHistogram, type DurationSeries } from './duration-histogram.js';
+import { registerScrape, unregisterScrape } from './metrics-text.js';
 import { alreadyRegisteredMessage, METRICS_EXPECTED } from './metrics.messages.js';
 
 /**
@@ -53,26 +46,6 @@ export const CIRCUIT_BREAKER_METRIC_NAMES = [
 
 const OPTION_KEYS: readonly (keyof CircuitBreakerMetricsOptions)[] = ['observeCallDurations', 'buckets'];
 
-/** `circuit_breaker_state` values: the index in `CIRCUIT_STATES` (0 closed, 1 half_open, 2 open, 3 forced_open, 4 disabled). */
-const STATE_VALUES: Readonly<Record<string, number>> = Object.fromEntries(CIRCUIT_STATES.map((state, i) => [state, i]));
-
-/** What one scrape reads from one breaker. */
-interface BreakerReading {
-  name: string;
-  snapshot: CircuitBreakerSnapshot;
-  transitions: TransitionCount[];
-}
-
-type TotalKey = 'total_requests' | 'total_successes' | 'total_failures' | 'total_rejections' | 'total_timeouts';
-
-const COUNTERS: readonly { name: (typeof CIRCUIT_BREAKER_METRIC_NAMES)[number]; help: string; key: TotalKey }[] = [
-  { name: 'circuit_breaker_requests_total', help: 'Calls through the breaker (successes + failures + rejections); cleared by a reset', key: 'total_requests' },
-  { name: 'circuit_breaker_successes_total', help: 'Calls that succeeded; cleared by a reset', key: 'total_successes' },
-  { name: 'circuit_breaker_failures_total', help: 'Calls that failed, timeouts included; cleared by a reset', key: 'total_failures' },
-  { name: 'circuit_breaker_rejections_total', help: 'Calls rejected without running (open, forced open, half-open full); cleared by a reset', key: 'total_rejections' },
-  { name: 'circuit_breaker_timeouts_total', help: 'Calls that exceeded callTimeoutMs; cleared by a reset', key: 'total_timeouts' },
-];
-
 /**
  * Registers the circuit breaker metrics (README "Metrics") on a prom-client registry (default: prom-client's
  * default `register`) and returns the function that removes them again. Values are read from the
@@ -100,7 +73,6 @@ export function registerCircuitBreakerMetrics(
   if (taken !== undefined) throw new Error(alreadyRegisteredMessage(taken));
 
   const source = circuitBreakerRegistry;
-  const registers = [promRegistry];
   // Every collector of one scrape reads the same snapshots (prom-client calls them all in one tick), so
   // that e.g. requests_total = successes + failures + rejections holds within a scrape.
   let readings: BreakerReading[] | null = null;
@@ -109,8 +81,7 @@ export function registerCircuitBreakerMetrics(
       const rows: BreakerReading[] = [];
       for (const name of source.names()) {
         const breaker = source.get(name);
-        // The snapshot first: reading it may move OPEN → HALF_OPEN, which the transition counts then include.
-        if (breaker !== undefined) rows.push({ name, snapshot: breaker.snapshot(), transitions: breaker.transitionCounts() });
+        if (breaker !== undefined) rows.push(readBreaker(name, breaker));
       }
       readings = rows;
       queueMicrotask(() => {
@@ -122,62 +93,11 @@ export function registerCircuitBreakerMetrics(
 
   /** what we registered, by name: unregistering removes only these */
   const metrics = new Map<string, Metric>();
-  const add = <M extends Metric>(name: string, metric: M): M => {
-    metrics.set(name, metric);
-    return metric;
-  };
-  add('circuit_breaker_state', new Gauge({
-    name: 'circuit_breaker_state',
-    help: 'Current state: 0 closed, 1 half_open, 2 open, 3 forced_open, 4 disabled',
-    labelNames: ['name'],
-    registers,
-    collect() {
-      this.reset();
-      for (const r of read()) this.set({ name: r.name }, STATE_VALUES[r.snapshot.state]!);
-    },
-  }));
-  add('circuit_breaker_state_info', new Gauge({
-    name: 'circuit_breaker_state_info',
-    help: 'One series per state: 1 for the current state, 0 for the others (for sum by (state) and alerts)',
-    labelNames: ['name', 'state'],
-    registers,
-    collect() {
-      this.reset();
-      for (const r of read()) for (const state of CIRCUIT_STATES) this.set({ name: r.name, state }, state === r.snapshot.state ? 1 : 0);
-    },
-  }));
-  for (const counter of COUNTERS) {
-    add(counter.name, new Counter({
-      name: counter.name,
-      help: counter.help,
-      labelNames: ['name'],
-      registers,
-      collect() {
-        this.reset();
-        for (const r of read()) this.inc({ name: r.name }, r.snapshot[counter.key]);
-      },
-    }));
+  for (const definition of READING_METRICS) {
+    const metric = new ReadingMetric(definition, read) as unknown as Metric;
+    promRegistry.registerMetric(metric);
+    metrics.set(definition.name, metric);
   }
-  add('circuit_breaker_state_transitions_total', new Counter({
-    name: 'circuit_breaker_state_transitions_total',
-    help: 'State transitions by from and to state (never cleared, not even by a reset)',
-    labelNames: ['name', 'from', 'to'],
-    registers,
-    collect() {
-      this.reset();
-      for (const r of read()) for (const t of r.transitions) this.inc({ name: r.name, from: t.from, to: t.to }, t.count);
-    },
-  }));
-  add('circuit_breaker_success_rate', new Gauge({
-    name: 'circuit_breaker_success_rate',
-    help: 'Successes as a percentage of requests, one decimal (100 when nothing ran)',
-    labelNames: ['name'],
-    registers,
-    collect() {
-      this.reset();
-      for (const r of read()) this.set({ name: r.name }, r.snapshot.success_rate);
-    },
-  }));
   const histogram = new DurationHistogram(
     'circuit_breaker_call_duration_seconds',
     observeDurations
@@ -186,17 +106,18 @@ export function registerCircuitBreakerMetrics(
     options.buckets,
   );
   promRegistry.registerMetric(histogram as unknown as Metric);
-  add('circuit_breaker_call_duration_seconds', histogram as unknown as Metric);
+  metrics.set(histogram.name, histogram as unknown as Metric);
+  registerScrape(promRegistry, { source, metrics: new Set(metrics.values()), histogram });
 
   const detachers: (() => void)[] = [];
   if (observeDurations) {
     const attach = (breaker: Breaker): void => {
-      // One series per breaker, found once: an observation is a few additions.
-      const series = histogram.seriesFor(breaker.name);
+      // One series per breaker, made at its first call and then kept: an observation is a few additions.
+      let series: DurationSeries | null = null;
       // One listener per breaker, shared by success and failure: it only reads the duration.
       const observe = (event: SuccessEvent | FailureEvent): void => {
         // NaN: a call admitted before the listener was attached was not timed.
-        if (event.durationMs === event.durationMs) series.observe(event.durationMs / 1000);
+        if (event.durationMs === event.durationMs) (series ??= histogram.seriesFor(breaker.name)).observe(event.durationMs / 1000);
       };
       detachers.push(breaker.on('success', observe), breaker.on('failure', observe));
     };
@@ -214,6 +135,7 @@ export function registerCircuitBreakerMetrics(
     for (const detach of detachers.splice(0)) detach();
     // Only our own metrics: a metric registered under one of these names since is someone else's.
     for (const [name, metric] of metrics) if (promRegistry.getSingleMetric(name) === metric) promRegistry.removeSingleMetric(name);
+    unregisterScrape(promRegistry, histogram);
   };
 }
 

@@ -1,4 +1,5 @@
 import type { MetricValueWithName } from 'prom-client';
+import { escapeLabelValue, formatValue } from './breaker-series.js';
 
 /** prom-client's default histogram buckets, in seconds. */
 const DEFAULT_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -51,6 +52,33 @@ export class DurationHistogram {
     let series = this.series.get(breakerName);
     if (series === undefined) this.series.set(breakerName, (series = new Series(this.bounds)));
     return series;
+  }
+
+  /** The breakers with a series, in the order prom-client's `metrics()` lists them. */
+  seriesNames(): string[] {
+    return Array.from(this.series.keys());
+  }
+
+  /**
+   * The sample lines of the breakers `names` (those with a call), each after a newline, as
+   * prom-client's `metrics()` writes them; `defaultLabels` is the `,k="v"` text of the registry's
+   * default labels (or '').
+   */
+  renderLines(names: readonly string[], defaultLabels: string): string {
+    let out = '';
+    const bucket = `\n${this.name}_bucket{le="`;
+    for (const name of names) {
+      const s = this.series.get(name);
+      if (s === undefined || s.count === 0) continue;
+      const labels = `name="${escapeLabelValue(name)}"${defaultLabels}}`;
+      let cumulative = 0;
+      for (let i = 0; i < this.bounds.length; i++) {
+        cumulative += s.counts[i]!;
+        out += `${bucket}${this.bounds[i]}",${labels} ${cumulative}`;
+      }
+      out += `${bucket}+Inf",${labels} ${s.count}\n${this.name}_sum{${labels} ${formatValue(s.sum)}\n${this.name}_count{${labels} ${s.count}`;
+    }
+    return out;
   }
 
   /** What prom-client's registry reads at a scrape (`metrics()`, `getMetricsAsJSON()`). */

@@ -5,4 +5,5 @@ export {
   type CircuitBreakerMetricsSource,
   registerCircuitBreakerMetrics,
 } from './circuit-breaker-metrics.js';
+export { circuitBreakerMetricsStream, circuitBreakerMetricsText } from './metrics-text.js';
 export { CircuitBreakerMetricsCollector, CircuitBreakerMetricsModule, type CircuitBreakerMetricsModuleOptions } from './circuit-breaker-metrics.module.js';

@@ -7,6 +7,7 @@ export const METRICS_EXPECTED = {
   unknownKey: (known: readonly string[]) => `unknown option (known: ${known.join(', ')})`,
   boolean: 'expected true or false',
   buckets: 'expected a non-empty array of finite numbers > 0 in increasing order (seconds)',
+  path: "expected a route path such as 'metrics' or 'internal/metrics' (letters, digits and -._~/)",
   onBreakerCreated: 'expected a registry with onBreakerCreated(listener), to time the calls of breakers created later (observeCallDurations: true)',
 } as const;
 

@@ -168,7 +168,37 @@ describe('CircuitBreakerHealthIndicator (nestjs-circuit-breaker/health)', () => 
       /isHealthy\(key, options\)\.critical.*expected an array of breaker names.*"payments"/s,
     );
     await expect(indicator.isHealthy('circuit_breakers', { includes: ['payments'] } as never)).rejects.toThrow(
-      /isHealthy\(key, options\)\.includes.*unknown option \(known: include, critical\)/s,
+      /isHealthy\(key, options\)\.includes.*unknown option \(known: include, critical, details\)/s,
     );
+    await expect(indicator.isHealthy('circuit_breakers', { details: 'open' } as never)).rejects.toThrow(
+      /isHealthy\(key, options\)\.details.*expected one of 'all', 'not_closed'.*"open"/s,
+    );
+  });
+
+  it("details: 'not_closed' lists only the breakers that are not closed and counts the others; down as before", async () => {
+    for (let i = 0; i < 5; i++) registry.getOrCreate(`tenant-${i}`);
+    registry.getOrCreate('tenant-2').disable();
+    settings.options = { details: 'not_closed' };
+    const up = await readiness().expect(200);
+    expect(up.body.details.circuit_breakers).toEqual({
+      status: 'up',
+      breakers: { 'tenant-2': { state: 'disabled', failure_count: 0, success_rate: 100, time_until_retry: null } },
+      closed_not_listed: 6,
+    });
+    await fail(payments);
+    await fail(payments);
+    const down = await readiness().expect(503);
+    expect(down.body.error.circuit_breakers).toEqual({
+      status: 'down',
+      breakers: {
+        payments: { state: 'open', failure_count: 0, success_rate: 0, time_until_retry: 10 },
+        'tenant-2': { state: 'disabled', failure_count: 0, success_rate: 100, time_until_retry: null },
+      },
+      closed_not_listed: 5,
+      message: 'Critical circuit breakers reject calls: payments (open)',
+    });
+    // with critical and include, a closed critical breaker is counted, not listed
+    settings.options = { details: 'not_closed', include: ['search'], critical: ['search', 'payments'] };
+    expect((await readiness().expect(503)).body.error.circuit_breakers).toMatchObject({ closed_not_listed: 1, breakers: { payments: { state: 'open' } } });
   });
 });
