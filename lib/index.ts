@@ -62,6 +62,7 @@ export {
   isCircuitBreakerOpenError,
 } from './core/errors.js';
 export { AllTiersFailedError, RetryExhaustedError } from './core/composition-errors.js';
+export { CircuitBreakerLimitError, CircuitBreakerNameError } from './registry/registry.errors.js';
 
 // Events
 export type {

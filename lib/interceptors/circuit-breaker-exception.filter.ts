@@ -2,8 +2,19 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpStatus, Optional }
 import { HttpAdapterHost } from '@nestjs/core';
 import { type Observable, throwError } from 'rxjs';
 import { CallTimeoutError, CircuitBreakerOpenError, isCircuitBreakerOpenError } from '../core/index.js';
+import { CircuitBreakerLimitError, CircuitBreakerNameError } from '../registry/registry.errors.js';
 import { CircuitBreakerGraphQLError } from './graphql-error.js';
 import { callTimeoutResponse, circuitOpenResponse, setRetryAfter } from './open-error.mapping.js';
+import { CircuitBreakerRegistryGraphQLError, type RegistryError, registryErrorResponse } from './registry-error.mapping.js';
+
+type CaughtError = CircuitBreakerOpenError | CallTimeoutError | RegistryError;
+
+/** The HTTP status and body of a caught error (also the payload of the RPC / WS exception). */
+function responseFor(error: CaughtError): { status: number; body: object } {
+  if (isCircuitBreakerOpenError(error)) return { status: HttpStatus.SERVICE_UNAVAILABLE, body: circuitOpenResponse(error) };
+  if (error instanceof CallTimeoutError) return { status: HttpStatus.GATEWAY_TIMEOUT, body: callTimeoutResponse(error) };
+  return registryErrorResponse(error);
+}
 
 interface WsClient {
   readyState?: unknown;
@@ -18,24 +29,26 @@ interface WsClient {
  * state, the retry time); for RPC an error carrying the same fields as the 503 body; for WebSockets an
  * `exception` event with them. A host of another type is never treated as HTTP. A `CallTimeoutError`
  * (`callTimeoutMs`) is mapped the same way with a 504 Gateway Timeout body, without `Retry-After`.
+ * The errors of `registry.getOrCreate()` too: a `CircuitBreakerNameError` (a name that breaks
+ * `^[A-Za-z0-9._:-]{1,128}$`, usually taken from the request) is a 400 Bad Request, a
+ * `CircuitBreakerLimitError` (`maxBreakers` reached) a 503 without `Retry-After`.
  *
  * @example
  * providers: [{ provide: APP_FILTER, useClass: CircuitBreakerExceptionFilter }]
  * // or: app.useGlobalFilters(new CircuitBreakerExceptionFilter(app.get(HttpAdapterHost)))
  */
-@Catch(CircuitBreakerOpenError, CallTimeoutError)
-export class CircuitBreakerExceptionFilter implements ExceptionFilter<CircuitBreakerOpenError | CallTimeoutError> {
+@Catch(CircuitBreakerOpenError, CallTimeoutError, CircuitBreakerNameError, CircuitBreakerLimitError)
+export class CircuitBreakerExceptionFilter implements ExceptionFilter<CaughtError> {
   constructor(@Optional() private readonly adapterHost?: HttpAdapterHost) {}
 
-  catch(error: CircuitBreakerOpenError | CallTimeoutError, host: ArgumentsHost): Observable<never> | CircuitBreakerGraphQLError | undefined {
-    const open = isCircuitBreakerOpenError(error);
-    const body = open ? circuitOpenResponse(error) : callTimeoutResponse(error);
-    const status = open ? HttpStatus.SERVICE_UNAVAILABLE : HttpStatus.GATEWAY_TIMEOUT;
+  catch(error: CaughtError, host: ArgumentsHost): Observable<never> | CircuitBreakerGraphQLError | CircuitBreakerRegistryGraphQLError | undefined {
+    const { status, body } = responseFor(error);
     const retryAfter = 'retry_after' in body ? String(body.retry_after) : null;
     switch (host.getType<string>()) {
       case 'graphql':
         // Returned, it is what the resolver yields: GraphQL reports it as the field's error.
-        return new CircuitBreakerGraphQLError(error);
+        if (isCircuitBreakerOpenError(error) || error instanceof CallTimeoutError) return new CircuitBreakerGraphQLError(error);
+        return new CircuitBreakerRegistryGraphQLError(error);
       case 'rpc':
         return throwError(() => body);
       case 'ws': {

@@ -1,6 +1,9 @@
 import { Readable } from 'node:stream';
-import type { CircuitBreakerSnapshot, CircuitState } from '../core/index.js';
-import type { CircuitBreakerFleetHealth, CircuitBreakerRegistry } from '../registry/circuit-breaker.registry.js';
+import type { Breaker, CircuitBreakerSnapshot, CircuitState } from '../core/index.js';
+import type { CircuitBreakerFleetHealth } from '../registry/circuit-breaker.registry.js';
+
+/** What a listing reads of the registry. */
+type Breakers = { names(): Iterable<string>; get(name: string): Breaker | undefined };
 
 /**
  * Breakers per slice of a streamed list: a slice is read and written in one go (about 1–2 ms), and
@@ -26,7 +29,7 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * ones taken); the summary counts every breaker, as read during this listing. Each breaker is read
  * once: its entry and its count in the summary agree.
  */
-export async function* breakerListJson(registry: Pick<CircuitBreakerRegistry, 'names' | 'get'>, states?: ReadonlySet<CircuitState>): AsyncGenerator<string> {
+export async function* breakerListJson(registry: Breakers, states?: ReadonlySet<CircuitState>): AsyncGenerator<string> {
   const names = Array.from(registry.names());
   const summary: Summary = { total_breakers: 0, open: 0, half_open: 0, closed: 0, forced_open: 0, disabled: 0 };
   yield `{"timestamp":${JSON.stringify(new Date().toISOString())},"breakers":{`;
@@ -56,6 +59,6 @@ export async function* breakerListJson(registry: Pick<CircuitBreakerRegistry, 'n
 }
 
 /** {@link breakerListJson} as a Node stream (UTF-8 text). */
-export function breakerListStream(registry: Pick<CircuitBreakerRegistry, 'names' | 'get'>, states?: ReadonlySet<CircuitState>): Readable {
+export function breakerListStream(registry: Breakers, states?: ReadonlySet<CircuitState>): Readable {
   return Readable.from(breakerListJson(registry, states), { objectMode: false, encoding: 'utf8' });
 }

@@ -4,25 +4,32 @@ import {
   Get,
   Header,
   HttpCode,
-  type MessageEvent,
+  HttpStatus,
+  Inject,
+  Logger,
   NotFoundException,
   Param,
   type PipeTransform,
   Post,
   Query,
   Req,
-  Sse,
+  Res,
+  ServiceUnavailableException,
+  StreamableFile,
   type Type,
   UseGuards,
 } from '@nestjs/common';
-import type { Observable } from 'rxjs';
 import { type Breaker, type CircuitBreakerSnapshot, CIRCUIT_STATES, type CircuitState } from '../core/index.js';
-import { BREAKER_NAME_PATTERN } from '../constants.js';
+import { BREAKER_NAME_PATTERN, CIRCUIT_BREAKER_LOGGER_CONTEXT, CIRCUIT_BREAKER_MODULE_OPTIONS } from '../constants.js';
+import type { ResolvedCircuitBreakerModuleOptions } from '../options/module-options.interface.js';
 import { CircuitBreakerRegistry, type CircuitBreakerRegistrySnapshot } from '../registry/circuit-breaker.registry.js';
+import { breakerListStream } from './breaker-list.js';
 import { CircuitBreakerManagementTokenGuard } from './circuit-breaker-management-token.guard.js';
 import { CircuitBreakerManagementGuard } from './circuit-breaker-management.guard.js';
 import { DASHBOARD_CONTENT_SECURITY_POLICY, renderDashboard } from './dashboard.page.js';
+import { eventStreamFullMessage } from './dashboard.messages.js';
 import { circuitBreakerEventStream } from './event-stream.js';
+import { EVENT_STREAM_RETRY_AFTER_SECONDS, EventStreamClients, type EventStreamRequest, type EventStreamResponse } from './event-stream-clients.js';
 import { requestUrl } from './http-context.js';
 import { badBreakerNameMessage, badStateFilterMessage, unknownBreakerMessage } from './management.messages.js';
 
@@ -51,6 +58,29 @@ class StateFilterPipe implements PipeTransform<unknown, ReadonlySet<CircuitState
   }
 }
 
+/** Express's `req`, or Fastify's request with the Node request as `raw`. */
+type StreamRequest = EventStreamRequest & { raw?: EventStreamRequest };
+
+/** Express's `res` (a Node response itself), or Fastify's reply with the Node response as `raw`. */
+interface StreamReply {
+  raw?: EventStreamResponse;
+  /** Express `res.header` and Fastify `reply.header` */
+  header(name: string, value: string): unknown;
+  /** Fastify: the headers it keeps apart from the raw response until it sends (CORS, say) */
+  getHeaders?(): Record<string, unknown>;
+  /** Fastify: the raw response is written by the route from here on */
+  hijack?(): unknown;
+}
+
+/** Fastify's own headers as `writeHead` takes them (Express's are on the raw response already). */
+function keptHeaders(reply: StreamReply): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(reply.getHeaders?.() ?? {})) {
+    if (typeof value === 'string' || typeof value === 'number') headers[name] = String(value);
+  }
+  return headers;
+}
+
 /**
  * The routes of the management API (README "Management API"), mounted under `management.path` by
  * {@link managementControllers}. Every route goes through {@link CircuitBreakerManagementGuard}
@@ -62,7 +92,15 @@ class StateFilterPipe implements PipeTransform<unknown, ReadonlySet<CircuitState
  */
 @UseGuards(CircuitBreakerManagementGuard)
 export class CircuitBreakerManagementRoutes {
-  constructor(private readonly registry: CircuitBreakerRegistry) {}
+  /** the clients of `events`, within `management.events` */
+  private readonly eventClients: EventStreamClients;
+
+  constructor(
+    private readonly registry: CircuitBreakerRegistry,
+    @Inject(CIRCUIT_BREAKER_MODULE_OPTIONS) options: ResolvedCircuitBreakerModuleOptions,
+  ) {
+    this.eventClients = new EventStreamClients(options.management?.events, new Logger(CIRCUIT_BREAKER_LOGGER_CONTEXT));
+  }
 
   /**
    * Every breaker's snapshot, with a summary; `?state=open,half_open` lists only the breakers in
@@ -70,21 +108,36 @@ export class CircuitBreakerManagementRoutes {
    */
   @Get()
   @Header('Cache-Control', 'no-store')
-  list(@Query('state', StateFilterPipe) states?: ReadonlySet<CircuitState>): CircuitBreakerRegistrySnapshot {
-    const snapshot = this.registry.snapshot();
-    if (states === undefined) return snapshot;
-    const breakers: Record<string, CircuitBreakerSnapshot> = {};
-    for (const name in snapshot.breakers) {
-      const breaker = snapshot.breakers[name]!;
-      if (states.has(breaker.state)) breakers[name] = breaker;
-    }
-    return { ...snapshot, breakers };
+  list(@Query('state', StateFilterPipe) states?: ReadonlySet<CircuitState>): StreamableFile {
+    // The registry's snapshot as JSON, written in slices (breaker-list.ts): thousands of breakers never stall the loop.
+    return new StreamableFile(breakerListStream(this.registry, states), { type: 'application/json; charset=utf-8' });
   }
 
-  /** Server-Sent Events: every state change (`?calls=true`: every call's outcome too). */
-  @Sse('events')
-  events(@Query('calls') calls?: string): Observable<MessageEvent> {
-    return circuitBreakerEventStream(this.registry, { perCall: calls === 'true' });
+  /**
+   * Server-Sent Events: every state change (`?calls=true`: every call's outcome too); 503 with
+   * `Retry-After` while `management.events.maxClients` clients stream. Written to the raw response
+   * rather than through `@Sse()`, so that what waits for each client is known and bounded.
+   */
+  @Get('events')
+  events(@Req() request: StreamRequest, @Res() reply: StreamReply, @Query('calls') calls?: string): void {
+    const clients = this.eventClients;
+    if (clients.full) {
+      reply.header('Retry-After', String(EVENT_STREAM_RETRY_AFTER_SECONDS));
+      throw new ServiceUnavailableException({
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        error: 'Service Unavailable',
+        message: eventStreamFullMessage(clients.maxClients, EVENT_STREAM_RETRY_AFTER_SECONDS),
+        maxClients: clients.maxClients,
+      });
+    }
+    const events = circuitBreakerEventStream(this.registry, { perCall: calls === 'true' });
+    if (reply.raw === undefined) {
+      clients.serve(request, reply as unknown as EventStreamResponse, events);
+      return;
+    }
+    const headers = keptHeaders(reply);
+    reply.hijack?.();
+    clients.serve(request.raw ?? request, reply.raw, events, headers);
   }
 
   /** The live dashboard page (no external assets), fed by `events`. */

@@ -1,3 +1,4 @@
+import { invalidNameMessage } from '../registry/registry.messages.js';
 // Every user-facing message of the management API.
 
 /** What Nest itself answers for a route that does not exist: a disabled API looks absent. */
@@ -6,7 +7,8 @@ export function routeNotFoundMessage(method: string, url: string): string {
 }
 
 export function badBreakerNameMessage(name: string, pattern: RegExp): string {
-  return `Invalid circuit breaker name ${JSON.stringify(name)}: expected a name matching ${pattern}`;
+  // A name from a URL: quoted as the registry quotes a rejected name (at most 40 characters).
+  return invalidNameMessage(name, `expected a name matching ${pattern}`);
 }
 
 /** 400 for a `?state=` value of `GET /<path>` that is not a circuit state. */

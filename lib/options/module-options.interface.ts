@@ -1,5 +1,6 @@
 import type { CanActivate, Type } from '@nestjs/common';
 import type { CircuitBreakerOptions } from '../core/index.js';
+import type { CircuitBreakerEventStreamLimits } from '../management/event-stream-clients.js';
 import type { CircuitBreakerStore } from '../store/index.js';
 
 /** Options of one configured breaker: engine options, optionally on top of a named config. */
@@ -18,6 +19,8 @@ export interface CircuitBreakerManagementOptions {
   token?: string;
   /** guards (classes or instances) applied to every management route */
   guards?: (Type<CanActivate> | CanActivate)[];
+  /** limits of the event stream `GET <path>/events`; see {@link CircuitBreakerEventStreamLimits} */
+  events?: CircuitBreakerEventStreamLimits;
 }
 
 /** Options of `CircuitBreakerModule.forRoot()` (and what a `forRootAsync` factory returns). */
@@ -44,6 +47,13 @@ export interface CircuitBreakerModuleOptions {
    * at bootstrap and closes the store at shutdown (one store per application). @default none
    */
   store?: CircuitBreakerStore;
+  /**
+   * The most breakers the registry holds (configured, decorated, injected and `getOrCreate` ones
+   * together): `getOrCreate` of a new name beyond it throws `CircuitBreakerLimitError`, and a warning
+   * is logged when 90 % of it is reached. For breakers named after request data (a tenant, a host).
+   * @default none (no limit)
+   */
+  maxBreakers?: number;
 }
 
 /** The extras of `forRoot` / `forRootAsync` (module definition, not runtime options). */
@@ -63,6 +73,8 @@ export interface ResolvedManagementOptions {
   readonly path: string;
   readonly token: string | undefined;
   readonly guards: readonly (Type<CanActivate> | CanActivate)[];
+  /** as given, undefined when not given (the event stream applies the defaults) */
+  readonly events: Readonly<CircuitBreakerEventStreamLimits> | undefined;
 }
 
 /** The module options once validated (the value of `CIRCUIT_BREAKER_MODULE_OPTIONS`). */
@@ -76,4 +88,6 @@ export interface ResolvedCircuitBreakerModuleOptions {
   readonly management: ResolvedManagementOptions | undefined;
   /** undefined when each instance runs on its own */
   readonly store: CircuitBreakerStore | undefined;
+  /** undefined when there is no limit */
+  readonly maxBreakers: number | undefined;
 }

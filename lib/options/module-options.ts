@@ -16,6 +16,7 @@ import type {
   ResolvedManagementOptions,
 } from './module-options.interface.js';
 import { MODULE_EXPECTED } from './options.messages.js';
+import { eventStreamLimitProblems } from '../management/event-stream-clients.js';
 import { isEnvironmentEntry } from './env.config.js';
 
 /** The keys of `CircuitBreakerModuleOptions` (a later integration appends its own, e.g. `store`). */
@@ -27,8 +28,9 @@ export const MODULE_OPTION_KEYS: readonly (keyof CircuitBreakerModuleOptions)[] 
   'strict',
   'management',
   'store',
+  'maxBreakers',
 ];
-const MANAGEMENT_KEYS: readonly (keyof CircuitBreakerManagementOptions)[] = ['enabled', 'path', 'token', 'guards'];
+const MANAGEMENT_KEYS: readonly (keyof CircuitBreakerManagementOptions)[] = ['enabled', 'path', 'token', 'guards', 'events'];
 
 
 /**
@@ -98,7 +100,7 @@ function resolveManagement(value: unknown, problems: ConfigProblem[]): ResolvedM
       problems.push({ path: `management.${key}`, expected: MODULE_EXPECTED.unknownKey(MANAGEMENT_KEYS), value: value[key] });
     }
   }
-  const { enabled, path, token, guards } = value;
+  const { enabled, path, token, guards, events } = value;
   if (enabled !== undefined && typeof enabled !== 'boolean') problems.push({ path: 'management.enabled', expected: MODULE_EXPECTED.boolean, value: enabled });
   const cleanPath = cleanManagementPath(path);
   if (path !== undefined && cleanPath === undefined) {
@@ -112,11 +114,13 @@ function resolveManagement(value: unknown, problems: ConfigProblem[]): ResolvedM
       if (!ok) problems.push({ path: `management.guards[${i}]`, expected: MODULE_EXPECTED.guard, value: guard });
     });
   }
+  problems.push(...eventStreamLimitProblems(events, 'management.events'));
   return Object.freeze({
     enabled: enabled === true,
     path: cleanPath ?? DEFAULT_MANAGEMENT_PATH,
     token: typeof token === 'string' && token !== '' ? token : undefined,
     guards: Object.freeze(Array.isArray(guards) ? [...guards] : []),
+    events: isRecord(events) ? Object.freeze({ maxClients: events.maxClients, maxBufferedBytes: events.maxBufferedBytes }) as ResolvedManagementOptions['events'] : undefined,
   });
 }
 
@@ -166,6 +170,7 @@ export function resolveModuleOptions(options: CircuitBreakerModuleOptions | unde
     // A misplaced client or connection options may hold a password: quoted safely.
     problems.push({ path: 'store', expected: MODULE_EXPECTED.store, value: safeOptionValue(store) });
   }
+  const maxBreakers = maxBreakersOf(raw.maxBreakers, breakers, problems);
   if (problems.length > 0) throw new CircuitBreakerConfigError(problems);
 
   return Object.freeze({
@@ -176,7 +181,21 @@ export function resolveModuleOptions(options: CircuitBreakerModuleOptions | unde
     strict: strict === true,
     management,
     store: store as CircuitBreakerStore | undefined,
+    maxBreakers,
   });
+}
+
+/** `maxBreakers`, checked: an integer >= 1, and room for every breaker `breakers` creates at boot. */
+function maxBreakersOf(value: unknown, breakers: unknown, problems: ConfigProblem[]): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    problems.push({ path: 'maxBreakers', expected: MODULE_EXPECTED.maxBreakers, value });
+    return undefined;
+  }
+  // Entries from the environment configure the breaker they match and create none.
+  const configured = isRecord(breakers) ? Object.values(breakers).filter((entry) => !isEnvironmentEntry(entry)).length : 0;
+  if (configured > value) problems.push({ path: 'maxBreakers', expected: MODULE_EXPECTED.maxBreakersBelowConfigured(configured), value });
+  return value;
 }
 
 /** Copies the defined values of `layer` onto `target`: an explicit `undefined` never erases a lower layer. */

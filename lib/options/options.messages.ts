@@ -1,7 +1,7 @@
 // Every user-facing message of the module options and the environment configuration.
 
 export const MODULE_EXPECTED = {
-  options: 'expected a module options object { enabled, defaults, breakers, configs, strict, management, store }',
+  options: 'expected a module options object { enabled, defaults, breakers, configs, strict, management, store, maxBreakers }',
   unknownKey: (known: readonly string[]) => `unknown option (known: ${known.join(', ')})`,
   boolean: 'expected true or false',
   record: (what: string) => `expected an object of ${what} by name`,
@@ -15,6 +15,8 @@ export const MODULE_EXPECTED = {
   token: 'expected a non-empty string',
   guards: 'expected an array of guard classes or instances (objects with canActivate)',
   guard: 'expected a guard class or an instance with canActivate()',
+  maxBreakers: 'expected an integer >= 1 (or no maxBreakers for no limit)',
+  maxBreakersBelowConfigured: (configured: number) => `expected at least the ${configured} breakers configured in \`breakers\` (each key is a breaker from boot)`,
   store: 'expected a CircuitBreakerStore (an object with attach(breaker) and close()), e.g. new RedisCircuitBreakerStore({ client })',
 } as const;
 

@@ -14,6 +14,8 @@ export interface CircuitBreakerMetricsSource {
   get(name: string): Breaker | undefined;
   /** needed to time the calls of breakers created later (`observeCallDurations`, on by default) */
   onBreakerCreated?(listener: (breaker: Breaker) => void): () => void;
+  /** lets a removed breaker (`registry.remove(name)`) leave the duration histogram */
+  onBreakerRemoved?(listener: (breaker: Breaker) => void): () => void;
 }
 
 /** Options of `registerCircuitBreakerMetrics` (and of `CircuitBreakerMetricsModule.forRoot`). */
@@ -110,6 +112,8 @@ export function registerCircuitBreakerMetrics(
   registerScrape(promRegistry, { source, metrics: new Set(metrics.values()), histogram });
 
   const detachers: (() => void)[] = [];
+  /** each timed breaker's listeners, to detach when it is removed from the registry */
+  const timed = new Map<Breaker, () => void>();
   if (observeDurations) {
     const attach = (breaker: Breaker): void => {
       // One series per breaker, made at its first call and then kept: an observation is a few additions.
@@ -119,9 +123,25 @@ export function registerCircuitBreakerMetrics(
         // NaN: a call admitted before the listener was attached was not timed.
         if (event.durationMs === event.durationMs) (series ??= histogram.seriesFor(breaker.name)).observe(event.durationMs / 1000);
       };
-      detachers.push(breaker.on('success', observe), breaker.on('failure', observe));
+      const offSuccess = breaker.on('success', observe);
+      const offFailure = breaker.on('failure', observe);
+      timed.set(breaker, () => {
+        offSuccess();
+        offFailure();
+      });
     };
     detachers.push(source.onBreakerCreated!(attach));
+    if (typeof source.onBreakerRemoved === 'function') {
+      detachers.push(source.onBreakerRemoved((breaker) => {
+        timed.get(breaker)?.();
+        timed.delete(breaker);
+        histogram.drop(breaker.name);
+      }));
+    }
+    detachers.push(() => {
+      for (const detach of timed.values()) detach();
+      timed.clear();
+    });
     for (const name of source.names()) {
       const breaker = source.get(name);
       if (breaker !== undefined) attach(breaker);

@@ -54,6 +54,11 @@ export class DurationHistogram {
     return series;
   }
 
+  /** Forgets the series of a breaker that was removed from its registry. */
+  drop(breakerName: string): void {
+    this.series.delete(breakerName);
+  }
+
   /** The breakers with a series, in the order prom-client's `metrics()` lists them. */
   seriesNames(): string[] {
     return Array.from(this.series.keys());

@@ -17,6 +17,7 @@ import {
   type BreakerEventName,
   type BreakerHooks,
   CircuitBreakerConfigError,
+  CircuitBreakerError,
   type CircuitBreakerOptions,
   type CircuitBreakerSnapshot,
   type StateChangeEvent,
@@ -24,12 +25,20 @@ import {
 import type { CircuitBreakerStore } from '../store/index.js';
 import { CIRCUIT_BREAKER_DECLARATIONS, CIRCUIT_BREAKER_LOGGER_CONTEXT, CIRCUIT_BREAKER_MODULE_OPTIONS, CIRCUIT_BREAKER_QUIET_TRANSITIONS } from '../constants.js';
 import type { CircuitBreakerConfigEntry, ResolvedCircuitBreakerModuleOptions } from '../options/module-options.interface.js';
+import { injectedBreakerNames } from '../decorators/inject-circuit-breaker.decorator.js';
 import { isEnvironmentEntry } from '../options/env.config.js';
 import { breakerNameProblems, breakerOptionsFor, matchingBreakerKeys } from '../options/module-options.js';
+import { closestName } from './closest-name.js';
+import { CircuitBreakerLimitError, CircuitBreakerNameError } from './registry.errors.js';
 import {
   createdListenerThrewMessage,
+  DECLARED_BY,
+  nearBreakerLimitMessage,
   REGISTRY_EXPECTED,
+  removeDeclaredMessage,
+  removedListenerThrewMessage,
   storeAttachFailedMessage,
+  storeDetachFailedMessage,
   transitionMessage,
   unconfiguredNameMessage,
   unmatchedEnvironmentMessage,
@@ -66,32 +75,6 @@ export interface DeclaredBreakerOptions {
   declaredNames?(): ReadonlyMap<string, string>;
 }
 
-/** Edit distance between `a` and `b` (insertions, deletions, substitutions), case-insensitive. */
-function editDistance(a: string, b: string): number {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  let previous = Array.from({ length: y.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= x.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= y.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[y.length]!;
-}
-
-/** The candidate nearest to `name`, if one is near enough to be a typo of it. */
-function closestName(name: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const distance = editDistance(name, candidate);
-    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
-  }
-  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
-}
-
 /** An `HttpException` below 500 is the caller's mistake, not the dependency's: ignored, never a failure. */
 function isNotNestClientError(error: unknown): boolean {
   return !(error instanceof HttpException && error.getStatus() < 500);
@@ -110,18 +93,25 @@ function withNestFailureRule(options: CircuitBreakerOptions): CircuitBreakerOpti
  * method at bootstrap, `@InjectCircuitBreaker`, or `getOrCreate`) with the module's precedence
  * applied, logged through Nest's `Logger` on every state change, and disposed at shutdown. With a
  * `store`, every breaker is attached to it; bootstrap waits for the shared state of the breakers
- * created so far, and shutdown closes the store.
+ * created so far, and shutdown closes the store. With `maxBreakers`, no breaker is created beyond it.
  */
 @Injectable()
 export class CircuitBreakerRegistry implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly breakers = new Map<string, Breaker>();
   private readonly createdListeners = new Set<(breaker: Breaker) => void>();
+  private readonly removedListeners = new Set<(breaker: Breaker) => void>();
+  /** per breaker whose transitions are logged: the function detaching the log listener */
+  private readonly transitionLogs = new Map<Breaker, () => void>();
   /** subscribers of `events(...)`, by event type */
   private readonly subscribers = new Map<BreakerEventName, Set<Subscriber<CircuitBreakerRegistryEvent>>>();
   /** per event type with subscribers: the function detaching its listener from each breaker */
   private readonly attached = new Map<BreakerEventName, Map<Breaker, () => void>>();
-  /** one per breaker attached to the store: resolves to its detach function (undefined when it failed) */
-  private readonly storeAttachments: Promise<(() => void) | undefined>[] = [];
+  /** per breaker attached to the store: resolves to its detach function (undefined when it failed) */
+  private readonly storeAttachments = new Map<Breaker, Promise<(() => void) | undefined>>();
+  /** per name of a removed breaker still being detached from the store: settles once it is */
+  private readonly storeDetaching = new Map<string, Promise<void>>();
+  /** whether the 90 % of `maxBreakers` warning was logged since the count last was below it */
+  private nearLimitWarned = false;
   private readonly logger = new Logger(CIRCUIT_BREAKER_LOGGER_CONTEXT);
   /** the options of every breaker that has no entry of its own (see `optionsFor`) */
   private defaultOptions: CircuitBreakerOptions | null = null;
@@ -157,30 +147,69 @@ export class CircuitBreakerRegistry implements OnModuleInit, OnApplicationBootst
   /**
    * The breaker named `name`, created on first use with `defaults ← options ← configs[extends] ←
    * breakers[name]` (`options` defaults to what `@CircuitBreaker` decorators declare for the name).
-   * An existing breaker is returned as it is. Throws `CircuitBreakerConfigError` for a name that does
-   * not match `^[A-Za-z0-9._:-]{1,128}$`, a reserved name (`events`, `dashboard`, `reset-all`) or
-   * invalid options.
+   * An existing breaker is returned as it is. Throws `CircuitBreakerNameError` (a
+   * `CircuitBreakerConfigError`) for a name that does not match `^[A-Za-z0-9._:-]{1,128}$` or is
+   * reserved (`events`, `dashboard`, `reset-all`), `CircuitBreakerLimitError` for a new name while the
+   * registry holds `maxBreakers` breakers, and `CircuitBreakerConfigError` for invalid options.
    */
   getOrCreate(name: string, options?: CircuitBreakerConfigEntry): Breaker {
     const existing = this.breakers.get(name);
     if (existing !== undefined) return existing;
-    const problems = breakerNameProblems(name, 'name');
-    if (problems.length > 0) throw new CircuitBreakerConfigError(problems);
+    const [problem] = breakerNameProblems(name, 'name');
+    if (problem !== undefined) throw new CircuitBreakerNameError(problem);
+    const max = this.options.maxBreakers;
+    if (max !== undefined && this.breakers.size >= max) throw new CircuitBreakerLimitError(name, max);
     const breaker = new Breaker(name, this.optionsFor(name, options ?? this.declarations?.optionsFor(name)), this.hooks);
     if (!this.options.enabled) breaker.disable(); // before the log listener: no line per breaker at boot
     this.breakers.set(name, breaker);
-    if (this.quietTransitions !== true) breaker.on('stateChange', this.logTransition);
+    if (this.quietTransitions !== true) this.transitionLogs.set(breaker, breaker.on('stateChange', this.logTransition));
     // A breaker disabled by `enabled: false` stays out of the fleet: a shared OPEN must not reach it.
     if (this.options.store !== undefined && this.options.enabled) this.attachToStore(this.options.store, breaker);
     for (const type of this.attached.keys()) this.attach(type, breaker);
-    for (const listener of this.createdListeners) {
-      try {
-        listener(breaker);
-      } catch (error) {
-        this.hooks.logger!.error(createdListenerThrewMessage(name), error);
-      }
+    if (max !== undefined && !this.nearLimitWarned && this.breakers.size >= nearLimitOf(max)) {
+      this.nearLimitWarned = true;
+      this.logger.warn(nearBreakerLimitMessage(this.breakers.size, max));
     }
+    this.notify(this.createdListeners, breaker, createdListenerThrewMessage);
     return breaker;
+  }
+
+  /**
+   * Removes a breaker that `getOrCreate` created for a dynamic name (a tenant, a host): it leaves
+   * `names()`, `get()`, snapshots, metrics and the event streams, and every listener the registry
+   * attached to it is detached (the transition log, `events$`, the store). Calls in flight on it
+   * settle on the removed breaker, which nothing else sees any more; a later `getOrCreate(name)`
+   * makes a fresh breaker. Returns false for an unknown name. Throws `CircuitBreakerError` for a name
+   * the application declares: a `breakers` key, a `@CircuitBreaker` or an `@InjectCircuitBreaker` name.
+   */
+  remove(name: string): boolean {
+    const breaker = this.breakers.get(name);
+    if (breaker === undefined) return false;
+    const declaredBy = this.declaredBy(name);
+    if (declaredBy !== undefined) throw new CircuitBreakerError(removeDeclaredMessage(name, declaredBy));
+    this.breakers.delete(name);
+    this.transitionLogs.get(breaker)?.();
+    this.transitionLogs.delete(breaker);
+    for (const detaches of this.attached.values()) {
+      detaches.get(breaker)?.();
+      detaches.delete(breaker);
+    }
+    this.detachFromStore(breaker);
+    breaker.dispose();
+    const max = this.options.maxBreakers;
+    if (max !== undefined && this.breakers.size < nearLimitOf(max)) this.nearLimitWarned = false;
+    this.notify(this.removedListeners, breaker, removedListenerThrewMessage);
+    return true;
+  }
+
+  /** Where the application declares `name`, or undefined for a name only `getOrCreate` used. */
+  private declaredBy(name: string): string | undefined {
+    const { breakers } = this.options;
+    if (Object.hasOwn(breakers, name) && !isEnvironmentEntry(breakers[name])) return DECLARED_BY.configured;
+    const method = this.declarations?.declaredNames?.().get(name);
+    if (method !== undefined) return DECLARED_BY.decorated(method);
+    // Names of this process: a class injecting `name` holds the breaker, so it must stay.
+    return injectedBreakerNames().includes(name) ? DECLARED_BY.injected : undefined;
   }
 
   /**
@@ -258,10 +287,25 @@ export class CircuitBreakerRegistry implements OnModuleInit, OnApplicationBootst
    * Returns the function that unsubscribes.
    */
   onBreakerCreated(listener: (breaker: Breaker) => void): () => void {
-    this.createdListeners.add(listener);
-    return () => {
-      this.createdListeners.delete(listener);
-    };
+    return subscribeTo(this.createdListeners, listener);
+  }
+
+  /**
+   * Calls `listener` with every breaker `remove()` takes out from now on, so that what was attached to
+   * it in `onBreakerCreated` can be detached. Returns the function that unsubscribes.
+   */
+  onBreakerRemoved(listener: (breaker: Breaker) => void): () => void {
+    return subscribeTo(this.removedListeners, listener);
+  }
+
+  private notify(listeners: ReadonlySet<(breaker: Breaker) => void>, breaker: Breaker, threw: (name: string) => string): void {
+    for (const listener of listeners) {
+      try {
+        listener(breaker);
+      } catch (error) {
+        this.hooks.logger!.error(threw(breaker.name), error);
+      }
+    }
   }
 
   /**
@@ -293,7 +337,7 @@ export class CircuitBreakerRegistry implements OnModuleInit, OnApplicationBootst
 
   /** Waits until every breaker created so far has loaded the fleet's shared state (or the store gave up). */
   async onApplicationBootstrap(): Promise<void> {
-    await Promise.all(this.storeAttachments);
+    await Promise.all(this.storeAttachments.values());
   }
 
   /**
@@ -312,7 +356,10 @@ export class CircuitBreakerRegistry implements OnModuleInit, OnApplicationBootst
     this.completeSubscribers();
     const store = this.options.store;
     if (store === undefined) return;
-    for (const detach of await Promise.all(this.storeAttachments.splice(0))) detach?.();
+    const attachments = [...this.storeAttachments.values()];
+    this.storeAttachments.clear();
+    for (const detach of await Promise.all(attachments)) detach?.();
+    await Promise.all(this.storeDetaching.values());
     await store.close();
   }
 
@@ -321,13 +368,31 @@ export class CircuitBreakerRegistry implements OnModuleInit, OnApplicationBootst
   }
 
   private attachToStore(store: CircuitBreakerStore, breaker: Breaker): void {
-    this.storeAttachments.push(store.attach(breaker).then(
+    // A store holds one breaker per name: a fresh breaker of a removed name waits for the old one's detach.
+    const detaching = this.storeDetaching.get(breaker.name);
+    const attached = detaching === undefined ? store.attach(breaker) : detaching.then(() => store.attach(breaker));
+    this.storeAttachments.set(breaker, attached.then(
       (detach) => detach,
       (error: unknown) => {
         this.hooks.logger!.error(storeAttachFailedMessage(breaker.name), error);
         return undefined;
       },
     ));
+  }
+
+  /** Detaches a removed breaker from the store once its attachment has settled. */
+  private detachFromStore(breaker: Breaker): void {
+    const attachment = this.storeAttachments.get(breaker);
+    if (attachment === undefined) return;
+    this.storeAttachments.delete(breaker);
+    const name = breaker.name;
+    const detached = attachment
+      .then((detach) => detach?.())
+      .catch((error: unknown) => this.hooks.logger!.error(storeDetachFailedMessage(name), error))
+      .then(() => {
+        if (this.storeDetaching.get(name) === detached) this.storeDetaching.delete(name);
+      });
+    this.storeDetaching.set(name, detached);
   }
 
   private readonly logTransition = (event: StateChangeEvent): void => {
@@ -365,4 +430,16 @@ export class CircuitBreakerRegistry implements OnModuleInit, OnApplicationBootst
     });
     this.attached.get(type)!.set(breaker, detach);
   }
+}
+
+/** The count at which the registry warns that `maxBreakers` is near: 90 % of it, rounded up. */
+function nearLimitOf(maxBreakers: number): number {
+  return Math.ceil(maxBreakers * 0.9);
+}
+
+function subscribeTo<T>(listeners: Set<T>, listener: T): () => void {
+  listeners.add(listener);
+  return () => {
+    listeners.delete(listener);
+  };
 }

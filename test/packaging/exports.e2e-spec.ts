@@ -10,7 +10,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const ROOT_EXPORTS = [
   'AllTiersFailedError', 'Breaker', 'CallTimeoutError', 'CircuitBreaker', 'CircuitBreakerConfigError', 'CircuitBreakerError',
-  'CircuitBreakerExceptionFilter', 'CircuitBreakerInterceptor', 'CircuitBreakerModule', 'CircuitBreakerOpenError',
+  'CircuitBreakerExceptionFilter', 'CircuitBreakerInterceptor', 'CircuitBreakerLimitError', 'CircuitBreakerModule', 'CircuitBreakerNameError',
+  'CircuitBreakerOpenError',
   'CircuitBreakerRegistry', 'CircuitState', 'DASHBOARD_CONTENT_SECURITY_POLICY', 'FallbackChain', 'InjectCircuitBreaker', 'Retry',
   'RetryExhaustedError', 'RetryPolicy', 'circuitBreakerConfigFromEnv', 'circuitBreakerEventStream', 'executeWithFallback',
   'getCircuitBreakerToken', 'isCircuitBreakerOpenError', 'isDependencyFailure', 'isDependencyFailureResponse', 'renderDashboard', 'retry',
