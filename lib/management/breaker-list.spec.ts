@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { Breaker, type CircuitState } from '../core/index.js';
 import { FakeClock } from '../testing/fake-clock.js';
-import { breakerListJson, breakerListStream, fleetHealth, LIST_SLICE } from './breaker-list.js';
+import { fleetHealth } from '../registry/circuit-breaker.registry.js';
+import { breakerListJson, breakerListStream, LIST_SLICE } from './breaker-list.js';
 
 /** n breakers with a mix of states and calls, as the registry's `names()` / `get()` give them. */
 async function registryOf(n: number) {

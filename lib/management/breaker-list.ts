@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Breaker, CircuitBreakerSnapshot, CircuitState } from '../core/index.js';
-import type { CircuitBreakerFleetHealth } from '../registry/circuit-breaker.registry.js';
+import { fleetHealth } from '../registry/circuit-breaker.registry.js';
 
 /** What a listing reads of the registry. */
 type Breakers = { names(): Iterable<string>; get(name: string): Breaker | undefined };
@@ -12,12 +12,6 @@ type Breakers = { names(): Iterable<string>; get(name: string): Breaker | undefi
 export const LIST_SLICE = 500;
 
 type Summary = { total_breakers: number } & Record<CircuitState, number>;
-
-/** `healthy` (no breakers, or none open / half-open / forced open), `unhealthy` (all open or forced open), else `degraded`. */
-export function fleetHealth(summary: Summary): CircuitBreakerFleetHealth {
-  const down = summary.open + summary.forced_open;
-  return down + summary.half_open === 0 ? 'healthy' : down === summary.total_breakers ? 'unhealthy' : 'degraded';
-}
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 

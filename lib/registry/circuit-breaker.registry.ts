@@ -20,6 +20,7 @@ import {
   CircuitBreakerError,
   type CircuitBreakerOptions,
   type CircuitBreakerSnapshot,
+  type CircuitState,
   type StateChangeEvent,
 } from '../core/index.js';
 import type { CircuitBreakerStore } from '../store/index.js';
@@ -49,6 +50,12 @@ export type CircuitBreakerRegistryEvent = { [E in BreakerEventName]: { type: E }
 
 /** `healthy`: no breaker open, half-open or forced open; `unhealthy`: every breaker open or forced open. */
 export type CircuitBreakerFleetHealth = 'healthy' | 'degraded' | 'unhealthy';
+
+/** `healthy` (no breakers, or none open / half-open / forced open), `unhealthy` (all open or forced open), else `degraded`. */
+export function fleetHealth(summary: { total_breakers: number } & Record<CircuitState, number>): CircuitBreakerFleetHealth {
+  const down = summary.open + summary.forced_open;
+  return down + summary.half_open === 0 ? 'healthy' : down === summary.total_breakers ? 'unhealthy' : 'degraded';
+}
 
 /** The JSON of `GET /circuit-breakers`. */
 export interface CircuitBreakerRegistrySnapshot {
@@ -238,9 +245,7 @@ export class CircuitBreakerRegistry implements OnModuleInit, OnApplicationBootst
       summary.total_breakers++;
       summary[snap.state]++;
     }
-    const down = summary.open + summary.forced_open;
-    const health: CircuitBreakerFleetHealth = down + summary.half_open === 0 ? 'healthy' : down === summary.total_breakers ? 'unhealthy' : 'degraded';
-    return { timestamp: new Date().toISOString(), summary: { ...summary, health }, breakers };
+    return { timestamp: new Date().toISOString(), summary: { ...summary, health: fleetHealth(summary) }, breakers };
   }
 
   /** Back to `closed` with statistics cleared. False (and nothing created) for an unknown name. */
