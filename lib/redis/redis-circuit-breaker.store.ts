@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { type ConfigProblem, describeStoreError, safeOptionValue, type SharedTransition } from '../core/index.js';
+import { type ConfigProblem, safeOptionValue, type SharedTransition } from '../core/index.js';
 import {
   checkStoreOptions,
   decodeStoreMessage,
@@ -10,7 +10,7 @@ import {
   type SharedStateStoreOptions,
   type SharedStoreMessage,
 } from '../store/index.js';
-import { STORE_CAUSES } from '../store/store.messages.js';
+import { STORE_EVENTS } from '../store/store.messages.js';
 import { REDIS_EXPECTED } from './redis.messages.js';
 import { LEASE_SCRIPT, MARKER_SCRIPT, RELEASE_SCRIPT, type RedisScript, WRITE_SCRIPT } from './redis.scripts.js';
 
@@ -19,6 +19,8 @@ export interface RedisCircuitBreakerStoreOptions extends SharedStateStoreOptions
   /**
    * An ioredis client (ioredis ^5 or ^6), a single node (`Redis`) or a `Cluster`. It stays yours: the
    * store duplicates it once for its pub/sub connection (which it closes on `close()`) and never quits it.
+   * It listens for its `error` events, which name the cause in its log lines (so ioredis does not print
+   * them as unhandled either).
    */
   client: Redis | Cluster;
   /** Prefix of every key and of the channel, to keep services (or environments) apart. @default 'circuit-breaker:' */
@@ -53,8 +55,8 @@ export class RedisCircuitBreakerStore extends SharedStateStore {
   private readonly keyPrefix: string;
   private readonly channel: string;
   private subscriber: Redis | Cluster | null = null;
-  /** the last connection error, to say why in the one log line */
-  private lastError: string | null = null;
+  /** the last connection error since the last `ready`, to name the cause in the log line */
+  private lastError: unknown = null;
   /** whether the subscriber's SUBSCRIBE succeeded (ioredis re-subscribes by itself after that) */
   private subscribed = false;
 
@@ -70,8 +72,9 @@ export class RedisCircuitBreakerStore extends SharedStateStore {
     const client = this.client;
     client.on('close', this.onClose);
     client.on('ready', this.onReady);
-    // Without an 'error' listener ioredis prints every connection error as unhandled, with a stack.
-    if (client.listenerCount('error') === 0) client.on('error', this.onError);
+    // Its errors name the cause of an outage (WRONGPASS after a password rotation). And without an
+    // 'error' listener ioredis prints every connection error as unhandled, with a stack.
+    client.on('error', this.onError);
     // A lazyConnect client would otherwise wait for a first command that never comes (operations need `ready`).
     if (client.status === 'wait') client.connect().catch(() => undefined);
     // Both kinds duplicate themselves with no arguments (a Cluster into a Cluster of the same nodes).
@@ -88,6 +91,8 @@ export class RedisCircuitBreakerStore extends SharedStateStore {
   protected async disconnect(): Promise<void> {
     this.client.off('close', this.onClose);
     this.client.off('ready', this.onReady);
+    // The client stays yours: it keeps this listener only when it has no other (no unhandled errors after close).
+    if (this.client.listenerCount('error') > 1) this.client.off('error', this.onError);
     const subscriber = this.subscriber;
     this.subscriber = null;
     this.subscribed = false;
@@ -117,8 +122,8 @@ export class RedisCircuitBreakerStore extends SharedStateStore {
         this.onReady();
         return;
       } catch (error) {
-        this.lastError = describeStoreError(error);
-        this.connectionLost(STORE_CAUSES.notSubscribed(this.lastError));
+        this.lastError = error;
+        this.connectionLost(STORE_EVENTS.notSubscribed, error);
         await new Promise((resolve) => setTimeout(resolve, pauseMs).unref?.());
       }
     }
@@ -171,7 +176,8 @@ export class RedisCircuitBreakerStore extends SharedStateStore {
   }
 
   private readonly onClose = (): void => {
-    this.connectionLost(STORE_CAUSES.connectionLost(this.lastError));
+    // No error since the last `ready` (the server closed it): the next attempt's error will name the cause.
+    this.connectionLost(STORE_EVENTS.connectionLost, this.lastError);
   };
 
   private readonly onReady = (): void => {
@@ -182,7 +188,7 @@ export class RedisCircuitBreakerStore extends SharedStateStore {
   };
 
   private readonly onError = (error: unknown): void => {
-    this.lastError = describeStoreError(error);
+    this.lastError = error;
   };
 
   private readonly onMessage = (channel: string, text: string): void => {

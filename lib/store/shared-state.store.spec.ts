@@ -144,7 +144,7 @@ describe('SharedStateStore when the backend fails', () => {
     expect(dependency).toHaveBeenCalledTimes(1);
     expect(breaker.state).toBe('closed');
     expect(store.log.warn).toHaveBeenCalledTimes(1);
-    expect(store.log.warn.mock.calls[0]![0]).toMatch(/^Circuit breaker store \(in-memory\) unavailable: the half-open lease of 'payments' got no answer within 50 ms\. Breakers run on local state/);
+    expect(store.log.warn.mock.calls[0]![0]).toMatch(/^Circuit breaker store \(in-memory\) unavailable: the half-open lease of 'payments' got no answer within 50 ms \(timeout\)\. Breakers run on local state/);
   });
 
   it('a lease granted after its request timed out is given back: the fleet can probe at once', async () => {

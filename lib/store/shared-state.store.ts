@@ -8,7 +8,7 @@ import {
   type StoreLogger,
 } from './store.interface.js';
 import {
-  STORE_CAUSES,
+  STORE_EVENTS,
   STORE_OPERATIONS,
   storeAlreadyAttachedMessage,
   storeAvailableMessage,
@@ -16,8 +16,8 @@ import {
   storeDataLostMessage,
   storeKeyUnusableMessage,
   storeKeyUsableMessage,
-  storeUnavailableMessage,
 } from './store.messages.js';
+import { OutageLog, type StoreCause, storeCauseOf, TIMEOUT_CAUSE, UNKNOWN_CAUSE } from './store-cause.js';
 import { isPermanentStoreError, TIMED_OUT, ttlOf, unrefTimer, within } from './store-timing.js';
 
 const DEFAULT_TIMEOUT_MS = 50;
@@ -57,9 +57,10 @@ interface Attachment {
 
 /**
  * The fleet logic of a store, over a few backend primitives (read, conditional write with broadcast,
- * lease, release, marker): timeouts on every operation, one log line when the backend is lost and one
- * when it is back, resynchronisation in batches (last writer wins by `at`), at most one write in flight
- * per breaker (the latest state only), a heartbeat that notices lost data and writes it back.
+ * lease, release, marker): timeouts on every operation, one log line naming the cause when the backend
+ * is lost (one more per other cause) and one when it is back, resynchronisation in batches (last writer
+ * wins by `at`), at most one write in flight per breaker (the latest state only), a heartbeat that
+ * notices lost data and writes it back.
  * `InMemoryCircuitBreakerStore` and `RedisCircuitBreakerStore` extend it; a third-party store may
  * too, or implement `CircuitBreakerStore` directly.
  */
@@ -71,6 +72,8 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
   private readonly heartbeatMs: number;
   private readonly closeTimeoutMs: number;
   private readonly logger: StoreLogger;
+  /** the lines of an outage: one per cause */
+  private readonly outage: OutageLog;
   private readonly attachments = new Map<string, Attachment>();
   private readonly sync: BreakerSync;
   private started: Promise<void> | null = null;
@@ -99,6 +102,7 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     this.logger = options.logger ?? consoleStoreLogger;
+    this.outage = new OutageLog(label, (message) => this.say('warn', message));
     this.sync = {
       publish: (breaker, transition) => this.publish(breaker, transition),
       acquireProbe: (breaker) => this.acquireProbe(breaker),
@@ -185,6 +189,7 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     if (this.closed) return;
     for (const entry of [...this.attachments.values()]) entry.detach();
     this.closed = true;
+    this.outage.dispose();
     this.stopRecovery();
     if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
@@ -201,9 +206,13 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     if (entry !== undefined) this.applyShared(entry, message.transition);
   }
 
-  /** The backend is unreachable (e.g. the connection dropped): logged once, until it is back. */
-  protected connectionLost(cause: string): void {
-    this.markUnavailable(cause);
+  /**
+   * The backend is unreachable because of `event` (e.g. `connection lost`), for `error` (classified:
+   * a Redis reply's first word, an error code): logged once per cause until it is back. Without an
+   * error (a connection that closed cleanly) the line waits up to a second for one to name the cause.
+   */
+  protected connectionLost(event: string, error?: unknown): void {
+    this.markUnavailable(event, error === undefined || error === null ? null : storeCauseOf(error));
   }
 
   /** The backend is reachable again (e.g. reconnected): resynchronise every attached breaker. */
@@ -314,8 +323,9 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
 
   private start(): Promise<void> {
     return (this.started ??= within(this.startupTimeoutMs, () => this.connect()).then(async (outcome) => {
-      if (outcome === TIMED_OUT) this.markUnavailable(STORE_CAUSES.startup(this.startupTimeoutMs));
-      else if (outcome !== undefined) this.markUnavailable(STORE_CAUSES.failed('connecting', outcome.error));
+      // Already unavailable: the connection's own cause is logged, the time-out adds nothing to it.
+      if (outcome === TIMED_OUT) this.markUnavailable(STORE_EVENTS.startup(this.startupTimeoutMs), this.available ? TIMEOUT_CAUSE : UNKNOWN_CAUSE);
+      else if (outcome !== undefined) this.markUnavailable(STORE_EVENTS.failed('connecting'), storeCauseOf(outcome.error));
       else await this.heartbeat();
       if (this.heartbeatMs > 0 && !this.closed) {
         this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatMs);
@@ -357,7 +367,7 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
   private async op<T>(operation: string, run: () => Promise<T>, name?: string, notSent?: () => void): Promise<T | Failed> {
     if (!this.isConnected()) {
       notSent?.();
-      this.markUnavailable(STORE_CAUSES.notConnected);
+      this.markUnavailable(STORE_EVENTS.notConnected, UNKNOWN_CAUSE);
       return FAILED;
     }
     let value!: T;
@@ -369,21 +379,23 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
       if (entry?.broken) this.mended(entry);
       return value;
     }
-    if (outcome !== TIMED_OUT && entry !== undefined && isPermanentStoreError(outcome.error)) {
-      this.setAside(entry, STORE_CAUSES.failed(operation, outcome.error));
-      return FAILED;
+    if (outcome === TIMED_OUT) {
+      this.markUnavailable(STORE_EVENTS.timeout(operation, this.timeoutMs), TIMEOUT_CAUSE);
+    } else if (entry !== undefined && isPermanentStoreError(outcome.error)) {
+      this.setAside(entry, STORE_EVENTS.failed(operation), storeCauseOf(outcome.error));
+    } else {
+      this.markUnavailable(STORE_EVENTS.failed(operation), storeCauseOf(outcome.error));
     }
-    this.markUnavailable(outcome === TIMED_OUT ? STORE_CAUSES.timeout(operation, this.timeoutMs) : STORE_CAUSES.failed(operation, outcome.error));
     return FAILED;
   }
 
   /** A breaker whose keys gave a permanent error: logged once, then retried slowly (one command per retry). */
-  private setAside(entry: Attachment, cause: string): void {
+  private setAside(entry: Attachment, event: string, cause: StoreCause): void {
     if (this.closed) return;
     const name = entry.breaker.name;
     if (entry.broken === null) {
       entry.broken = { retryMs: BROKEN_RETRY_MS, timer: null };
-      this.say('warn', storeKeyUnusableMessage(this.label, name, this.describeKeys(name), cause, BROKEN_RETRY_MS));
+      this.say('warn', storeKeyUnusableMessage(this.label, name, this.describeKeys(name), event, cause.text, BROKEN_RETRY_MS));
     } else {
       entry.broken.retryMs = Math.min(entry.broken.retryMs * 2, BROKEN_RETRY_MAX_MS);
     }
@@ -401,7 +413,8 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     this.say('log', storeKeyUsableMessage(this.label, entry.breaker.name));
   }
 
-  private markUnavailable(cause: string): void {
+  /** `cause` null: still to come (see `connectionLost`). */
+  private markUnavailable(event: string, cause: StoreCause | null): void {
     if (this.closed) return;
     this.failures++;
     if (this.available) {
@@ -410,8 +423,8 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
       // Learned anew when the store answers: the recovery writes every breaker back anyway, so an
       // empty server after an outage is not also reported as lost data.
       this.marker = null;
-      this.say('warn', storeUnavailableMessage(this.label, cause));
     }
+    this.outage.report(event, cause);
     if (this.recoveryTimer === null) {
       // One command per tick (the heartbeat) until the store answers; then one resync round.
       this.recoveryTimer = setInterval(() => void this.heartbeat(), RECOVERY_INTERVAL_MS);
@@ -436,6 +449,7 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     if (this.closed || this.available || this.failures !== failuresBefore) return;
     this.available = true;
     this.stopRecovery();
+    this.outage.end();
     this.say('log', storeAvailableMessage(this.label, entries.length));
   }
 

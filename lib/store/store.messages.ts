@@ -1,9 +1,13 @@
-import { describeStoreError } from '../core/index.js';
-
 // Every user-facing message of shared stores (`CircuitBreakerStore` and its implementations), in one place.
 
-export function storeUnavailableMessage(label: string, cause: string): string {
-  return `Circuit breaker store (${label}) unavailable: ${cause}. Breakers run on local state, and half-open probes are limited per instance, until it is back`;
+/** `event` says what happened (`connection lost`), `cause` why (`WRONGPASS: invalid username-password pair…`, `timeout`). */
+export function storeUnavailableMessage(label: string, event: string, cause: string): string {
+  return `Circuit breaker store (${label}) unavailable: ${event} (${cause}). Breakers run on local state, and half-open probes are limited per instance, until it is back`;
+}
+
+/** Logged when an outage goes on for another cause (timeout, then WRONGPASS): once per cause. */
+export function storeStillUnavailableMessage(label: string, event: string, cause: string): string {
+  return `Circuit breaker store (${label}) still unavailable, with another cause: ${event} (${cause})`;
 }
 
 export function storeAvailableMessage(label: string, breakers: number): string {
@@ -14,21 +18,29 @@ export function storeDataLostMessage(label: string, breakers: number): string {
   return `Circuit breaker store (${label}): its shared data is gone (flushed, evicted or a new server); writing back the state of ${breakers} breaker${breakers === 1 ? '' : 's'}`;
 }
 
-export function storeKeyUnusableMessage(label: string, name: string, keys: string, cause: string, retryMs: number): string {
-  return `Circuit breaker store (${label}): the shared state of '${name}' is unusable: ${cause} at ${keys}. '${name}' runs on local state; retried every ${Math.round(retryMs / 1000)} s or more until the key is fixed or deleted`;
+export function storeKeyUnusableMessage(label: string, name: string, keys: string, event: string, cause: string, retryMs: number): string {
+  return `Circuit breaker store (${label}): the shared state of '${name}' is unusable: ${event} (${cause}) at ${keys}. '${name}' runs on local state; retried every ${Math.round(retryMs / 1000)} s or more until the key is fixed or deleted`;
 }
 
 export function storeKeyUsableMessage(label: string, name: string): string {
   return `Circuit breaker store (${label}): the shared state of '${name}' is usable again`;
 }
 
-export const STORE_CAUSES = {
+/** What made the store unavailable; the cause of each (lib/store/store-cause.ts) follows it in parentheses. */
+export const STORE_EVENTS = {
   timeout: (operation: string, timeoutMs: number) => `${operation} got no answer within ${timeoutMs} ms`,
-  failed: (operation: string, error: unknown) => `${operation} failed (${describeStoreError(error)})`,
+  failed: (operation: string) => `${operation} failed`,
   notConnected: 'not connected',
-  notSubscribed: (detail: string) => `subscribing to broadcasts failed (${detail}); retrying until it succeeds`,
+  notSubscribed: 'subscribing to broadcasts failed, retried until it succeeds',
   startup: (timeoutMs: number) => `no connection within ${timeoutMs} ms at start-up`,
-  connectionLost: (detail: string | null) => `connection lost${detail === null ? '' : ` (${detail})`}`,
+  connectionLost: 'connection lost',
+} as const;
+
+/** How a cause reads in those lines (lib/store/store-cause.ts tells which it is). */
+export const STORE_CAUSE_TEXTS = {
+  timeout: 'timeout',
+  unknown: 'cause unknown',
+  reply: (code: string, text: string) => (text === '' ? code : `${code}: ${text}`),
 } as const;
 
 export const STORE_OPERATIONS = {
