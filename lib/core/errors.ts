@@ -28,6 +28,21 @@ function branded(cls: Function, brand: symbol, value: unknown, self: Function): 
 }
 
 /**
+ * Brands an error class of this package: its prototype carries `brand` (a `Symbol.for` symbol), and
+ * `instanceof` the class checks the brand, so that the ESM and the CommonJS build recognise each
+ * other's errors (Nest's `@Catch(…)` matches by `instanceof`).
+ */
+export function brandErrorClass(cls: Function, brand: symbol): void {
+  Object.defineProperty(cls.prototype, brand, { value: true, writable: false, configurable: false, enumerable: false });
+  Object.defineProperty(cls, Symbol.hasInstance, {
+    value(this: Function, value: unknown): boolean {
+      return branded(cls, brand, value, this);
+    },
+    configurable: true,
+  });
+}
+
+/**
  * Thrown (or rejected with) when a breaker does not admit a call: it is `open`, `forced_open`, or
  * `half_open` with every probe slot taken.
  *
@@ -47,11 +62,6 @@ export class CircuitBreakerOpenError extends CircuitBreakerError {
     readonly retryAfterMs: number,
   ) {
     super(openErrorMessage(breakerName, state));
-  }
-
-  /** True for an open error of any copy of this package (the ESM and the CommonJS build): by its brand. */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return branded(CircuitBreakerOpenError, OPEN_ERROR_BRAND, value, this);
   }
 
   /**
@@ -84,8 +94,8 @@ function defineOwn(target: object, key: string, value: unknown): void {
 // Errors built by `withoutStack` have no own `name`, `message` or `stack`: the prototype derives them.
 // The brand is on the prototype too, so it costs nothing per error and both ways of building carry it.
 // Errors built with `new` get their own from the Error constructor, which shadow these.
+brandErrorClass(CircuitBreakerOpenError, OPEN_ERROR_BRAND);
 Object.defineProperties(CircuitBreakerOpenError.prototype, {
-  [OPEN_ERROR_BRAND]: { value: true, writable: false, configurable: false, enumerable: false },
   name: { value: 'CircuitBreakerOpenError', writable: true, configurable: true },
   message: {
     configurable: true,
@@ -129,13 +139,9 @@ export class CallTimeoutError extends CircuitBreakerError {
     super(`Call through circuit breaker '${breakerName}' timed out after ${timeoutMs} ms`);
   }
 
-  /** True for a call timeout of any copy of this package (the ESM and the CommonJS build): by its brand. */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return branded(CallTimeoutError, TIMEOUT_ERROR_BRAND, value, this);
-  }
 }
 
-Object.defineProperty(CallTimeoutError.prototype, TIMEOUT_ERROR_BRAND, { value: true, writable: false, configurable: false, enumerable: false });
+brandErrorClass(CallTimeoutError, TIMEOUT_ERROR_BRAND);
 
 /** One problem found in a configuration: where, what was expected, what was received. */
 export interface ConfigProblem {

@@ -1,3 +1,4 @@
+import { brandErrorClass } from '../core/errors.js';
 import { CircuitBreakerConfigError, CircuitBreakerError, type ConfigProblem } from '../core/index.js';
 import { breakerLimitMessage, invalidNameMessage } from './registry.messages.js';
 
@@ -39,3 +40,7 @@ export class CircuitBreakerLimitError extends CircuitBreakerError {
     super(breakerLimitMessage(breakerName, maxBreakers));
   }
 }
+
+// Both builds of the package recognise each other's errors (the exception filter's @Catch included).
+brandErrorClass(CircuitBreakerNameError, Symbol.for('nestjs-circuit-breaker.name-error'));
+brandErrorClass(CircuitBreakerLimitError, Symbol.for('nestjs-circuit-breaker.limit-error'));

@@ -50,7 +50,11 @@ quotes.forceOpen();
 class QuoteController {
   quote() { return quotes.execute(async () => ({ price: 1 })); }
   late() { throw new cjs.CallTimeoutError('quotes', 250); }
+  badName() { throw new cjs.CircuitBreakerNameError({ path: 'name', expected: 'expected a breaker name', value: 'a b' }); }
+  full() { throw new cjs.CircuitBreakerLimitError('tenant-9', 8); }
 }
+Reflect.decorate([Get('bad-name')], QuoteController.prototype, 'badName', Object.getOwnPropertyDescriptor(QuoteController.prototype, 'badName'));
+Reflect.decorate([Get('full')], QuoteController.prototype, 'full', Object.getOwnPropertyDescriptor(QuoteController.prototype, 'full'));
 Reflect.decorate([Get('quote')], QuoteController.prototype, 'quote', Object.getOwnPropertyDescriptor(QuoteController.prototype, 'quote'));
 Reflect.decorate([Get('late')], QuoteController.prototype, 'late', Object.getOwnPropertyDescriptor(QuoteController.prototype, 'late'));
 Reflect.decorate([Controller()], QuoteController);
@@ -64,7 +68,7 @@ const answer = async (path) => {
   return { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.json() };
 };
 const http = await answer('/stock');
-const filtered = { quote: await answer('/quote'), late: await answer('/late') };
+const filtered = { quote: await answer('/quote'), late: await answer('/late'), badName: await answer('/bad-name'), full: await answer('/full') };
 await app.close();
 
 console.log(JSON.stringify({
@@ -128,12 +132,13 @@ describe('the ES module and CommonJS builds loaded in one process', () => {
     expect(http.body).toMatchObject({ statusCode: 503, breaker: 'inventory', circuit_state: 'forced_open' });
   });
 
-  it("the ES module build's exception filter catches an open error and a call timeout of the CommonJS build, over HTTP", async () => {
-    const { filtered } = (await child()) as { filtered: Record<'quote' | 'late', { status: number; retryAfter: string | null; body: Record<string, unknown> }> };
+  it("the ES module build's exception filter catches an open error, a call timeout, a name error and a limit error of the CommonJS build, over HTTP", async () => {
+    const { filtered } = (await child()) as { filtered: Record<'quote' | 'late' | 'badName' | 'full', { status: number; retryAfter: string | null; body: Record<string, unknown> }> };
     expect(filtered.quote.status).toBe(503);
     expect(Number(filtered.quote.retryAfter)).toBe(20);
     expect(filtered.quote.body).toMatchObject({ statusCode: 503, breaker: 'quotes', circuit_state: 'forced_open', retry_after: 20 });
     expect(filtered.late.status).toBe(504);
     expect(filtered.late.body).toMatchObject({ statusCode: 504, breaker: 'quotes' });
+    expect([filtered.badName.status, filtered.full.status]).toEqual([400, 503]);
   });
 });
