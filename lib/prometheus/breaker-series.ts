@@ -6,6 +6,8 @@ export interface BreakerReading {
   name: string;
   snapshot: CircuitBreakerSnapshot;
   transitions: TransitionCount[];
+  /** `name="<escaped name>"`, made once per scrape for every line of the breaker (streamed text only) */
+  label?: string;
 }
 
 /** Reads one breaker for a scrape. */
@@ -139,7 +141,7 @@ export function renderReadingLines(definition: ReadingMetricDefinition, readings
   let out = '';
   const metric = definition.name;
   for (const r of readings) {
-    const head = `${metric}{name="${escapeLabelValue(r.name)}"`;
+    const head = `${metric}{${(r.label ??= `name="${escapeLabelValue(r.name)}"`)}`;
     definition.series(r, (extra, value) => {
       let labels = head;
       if (extra !== null) for (const [k, v] of extra) labels += `,${k}="${escapeLabelValue(v)}"`;
