@@ -23,7 +23,7 @@ export async function startRedisServer(): Promise<RedisServer> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     try {
-      let child = await launch(port);
+      let child = await launchRedisServer(port);
       const stopChild = async () => {
         if (child.exitCode !== null || child.signalCode !== null) return;
         const exited = once(child, 'exit');
@@ -36,7 +36,7 @@ export async function startRedisServer(): Promise<RedisServer> {
         kill: stopChild,
         restart: async () => {
           await stopChild();
-          child = await launch(port);
+          child = await launchRedisServer(port);
         },
         stop: stopChild,
       };
@@ -47,17 +47,23 @@ export async function startRedisServer(): Promise<RedisServer> {
   }
 }
 
-class PortTakenError extends Error {}
+/** The port (or, for a cluster node, its bus port) was taken between the probe and the launch. */
+export class PortTakenError extends Error {}
 
-function launch(port: number): Promise<ChildProcess> {
+/**
+ * Starts `redis-server` on `port` of 127.0.0.1 (nothing persisted) with `extraArgs`, and resolves when
+ * it accepts connections. A missing binary fails naming the Debian package; a taken port is a
+ * {@link PortTakenError}. `what` names the server in errors (e.g. `redis-server (cluster node)`).
+ */
+export function launchRedisServer(port: number, extraArgs: readonly string[] = [], what = 'redis-server'): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`redis-server did not start within ${START_TIMEOUT_MS} ms on port ${port}:\n${output}`));
+      reject(new Error(`${what} did not start within ${START_TIMEOUT_MS} ms on port ${port}:\n${output}`));
     }, START_TIMEOUT_MS);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
@@ -81,7 +87,7 @@ function launch(port: number): Promise<ChildProcess> {
       if (output.includes(READY)) return;
       reject(/Address already in use/.test(output)
         ? new PortTakenError(`port ${port} is taken`)
-        : new Error(`redis-server exited (code ${code}, signal ${signal}) before it was ready:\n${output}`));
+        : new Error(`${what} exited (code ${code}, signal ${signal}) before it was ready:\n${output}`));
     });
   });
 }
