@@ -1,6 +1,6 @@
 import type { MessageEvent } from '@nestjs/common';
-import { endWith, ignoreElements, interval, map, merge, type Observable, share, takeUntil } from 'rxjs';
-import { BREAKER_EVENT_NAMES, CircuitBreakerConfigError, type ConfigProblem } from '../core/index.js';
+import { concat, defer, endWith, ignoreElements, interval, map, merge, type Observable, of, share, takeUntil } from 'rxjs';
+import { type Breaker, BREAKER_EVENT_NAMES, CircuitBreakerConfigError, type CircuitState, type ConfigProblem } from '../core/index.js';
 import type { CircuitBreakerRegistry, CircuitBreakerRegistryEvent } from '../registry/circuit-breaker.registry.js';
 import { DASHBOARD_EXPECTED } from './dashboard.messages.js';
 
@@ -24,7 +24,9 @@ const OPTION_KEYS: readonly (keyof CircuitBreakerEventStreamOptions)[] = ['perCa
 const STATE_CHANGES = ['stateChange'] as const;
 
 /**
- * The Server-Sent Events of `GET <management.path>/events`, for Nest's `@Sse()`: each message's SSE
+ * The Server-Sent Events of `GET <management.path>/events`, for Nest's `@Sse()`: first a `snapshot`
+ * (`{ type, at, breakers: { <name>: <state> } }`, every breaker's state, when `registry` has `names()`
+ * and `get()`), then each breaker event: each message's SSE
  * `event:` is the breaker event's type and its `data` the event as JSON (`{ type, name, from, to,
  * reason, at }` for a `stateChange`), plus a `heartbeat` event (`{ at }`) every `heartbeatMs`.
  *
@@ -37,7 +39,7 @@ const STATE_CHANGES = ['stateChange'] as const;
  * @Sse('events') events() { return circuitBreakerEventStream(this.registry); }
  */
 export function circuitBreakerEventStream(
-  registry: Pick<CircuitBreakerRegistry, 'events'>,
+  registry: Pick<CircuitBreakerRegistry, 'events'> & Partial<{ names(): Iterable<string>; get(name: string): Breaker | undefined }>,
   options: CircuitBreakerEventStreamOptions = {},
 ): Observable<MessageEvent> {
   const problems = streamOptionProblems(options);
@@ -47,13 +49,28 @@ export function circuitBreakerEventStream(
   // The stream ends when the registry's events end (application shutdown): the heartbeat stops with
   // them, so that the response is ended and the HTTP server can close.
   const ended = events.pipe(ignoreElements(), endWith(true));
-  return merge(
+  const live = merge(
     events,
     interval(heartbeatMs).pipe(
       map((): MessageEvent => ({ type: 'heartbeat', data: { type: 'heartbeat', at: new Date().toISOString() } })),
       takeUntil(ended),
     ),
   );
+  const { names, get } = registry;
+  if (typeof names !== 'function' || typeof get !== 'function') return live;
+  // The states first, read as the client subscribes; the live events follow at once (no gap: the
+  // subscription to them is made in the same turn).
+  return concat(defer(() => of(snapshotMessage(names.call(registry), (name) => get.call(registry, name)))), live);
+}
+
+/** `snapshot`: `{ type, at, breakers: { <name>: <state> } }`, every breaker's state as a client connects. */
+function snapshotMessage(names: Iterable<string>, get: (name: string) => Breaker | undefined): MessageEvent {
+  const breakers: Record<string, CircuitState> = {};
+  for (const name of names) {
+    const breaker = get(name);
+    if (breaker !== undefined) breakers[name] = breaker.state;
+  }
+  return { type: 'snapshot', data: { type: 'snapshot', at: new Date().toISOString(), breakers } };
 }
 
 function toMessage(event: CircuitBreakerRegistryEvent): MessageEvent {

@@ -12,7 +12,8 @@ import {
   CircuitBreakerRegistry,
   InjectCircuitBreaker,
 } from '../../lib/index.js';
-import { circuitBreakerConfigFromEnv } from '../../lib/index.js';
+import { circuitBreakerConfigFromEnv, circuitBreakerEventStream } from '../../lib/index.js';
+import { firstValueFrom } from 'rxjs';
 import { createObservedApp, parseScrape, valueOf } from '../fixtures/observed-app.js';
 
 @Injectable()
@@ -85,6 +86,9 @@ describe.each(variants)('first contact with %s', (_kind, circuitBreakers) => {
     expect(valueOf(samples, 'circuit_breaker_state', { name: 'inventory' })).toBe(0);
     expect(valueOf(samples, 'circuit_breaker_state', { name: 'payments' })).toBe(0);
     expect(app.get(CircuitBreakerRegistry).names()).toEqual(expect.arrayContaining(['inventory', 'payments']));
+    // the event stream's first message, its snapshot, has them too
+    const first = await firstValueFrom(circuitBreakerEventStream(app.get(CircuitBreakerRegistry)));
+    expect(first).toMatchObject({ type: 'snapshot', data: { breakers: { inventory: 'closed', payments: 'closed' } } });
   });
 
   it('applies an environment override to the configured breaker it names, however it is spelt', async () => {

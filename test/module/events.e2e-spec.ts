@@ -146,8 +146,10 @@ describe('GET /circuit-breakers/events (Server-Sent Events)', () => {
       expect(change.type).toBe('stateChange');
       expect(Number.isNaN(Date.parse(String(change.at)))).toBe(false);
     }
+    // First the snapshot: every breaker's state as the client connected.
+    expect(client.messages[0]).toMatchObject({ event: 'snapshot', data: { type: 'snapshot', breakers: { payments: 'closed', search: 'closed' } } });
     // Per-call events are opt-in: none here, and calls stayed untimed.
-    expect(client.messages.filter((m) => m.event !== 'stateChange' && m.event !== 'heartbeat')).toEqual([]);
+    expect(client.messages.slice(1).filter((m) => m.event !== 'stateChange' && m.event !== 'heartbeat')).toEqual([]);
     expect(breakers.map((b) => b.listenerCount('success') + b.listenerCount('failure'))).toEqual([0, 0]);
   });
 
