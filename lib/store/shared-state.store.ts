@@ -87,7 +87,7 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
   private resyncing: Promise<void> | null = null;
   /** the marker of the shared data last seen (null before the first check) */
   private marker: string | null = null;
-  /** counts outages and reconnections: an answer of the current epoch needs no resync */
+  /** counts reconnections and outages that may have cost broadcasts or data: an answer of the current epoch needs no resync */
   private epoch = 0;
   /** numbers the lease tokens of this store */
   private leaseSeq = 0;
@@ -179,7 +179,10 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     await this.start();
     if (this.attachments.get(name) === entry) {
       const shared = await this.op(STORE_OPERATIONS.load(name), () => this.read(name), name);
-      if (shared !== FAILED && shared !== null && this.attachments.get(name) === entry) this.applyShared(entry, shared);
+      if (shared !== FAILED && this.attachments.get(name) === entry) {
+        entry.answered = this.epoch;
+        if (shared !== null) this.applyShared(entry, shared);
+      }
     }
     return entry.detach;
   }
@@ -417,11 +420,13 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
   private markUnavailable(event: string, cause: StoreCause | null): void {
     if (this.closed) return;
     this.failures++;
-    if (this.available) {
-      this.available = false;
+    this.available = false;
+    // Late answers only, on a connection that held: no broadcast was missed (they arrive once the store
+    // runs again) and the marker tells whether the data survived, so the recovery shares only what changed
+    // here. Any other cause may have cost broadcasts or the data: every breaker is read again and the marker
+    // learned anew (the recovery writes everything back, so an empty server is not also reported as lost data).
+    if (cause !== TIMEOUT_CAUSE) {
       this.epoch++;
-      // Learned anew when the store answers: the recovery writes every breaker back anyway, so an
-      // empty server after an outage is not also reported as lost data.
       this.marker = null;
     }
     this.outage.report(event, cause);
@@ -438,10 +443,11 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     }));
   }
 
-  /** Every attached breaker, a batch at a time; a batch the store does not answer ends the round. */
+  /** The breakers that may disagree with the store, a batch at a time; a batch the store does not answer ends the round. */
   private async resyncAll(): Promise<void> {
     const failuresBefore = this.failures;
-    const entries = [...this.attachments.values()];
+    // Sorted out first: a breaker that agrees costs neither a command nor a turn of the event loop.
+    const entries = [...this.attachments.values()].filter((entry) => entry.broken === null && !this.agrees(entry));
     for (let i = 0; i < entries.length; i += RESYNC_BATCH) {
       const answered = await Promise.all(entries.slice(i, i + RESYNC_BATCH).map((entry) => this.resyncOne(entry, false)));
       if (this.closed || answered.includes(false) || this.failures !== failuresBefore) return;
@@ -450,7 +456,12 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
     this.available = true;
     this.stopRecovery();
     this.outage.end();
-    this.say('log', storeAvailableMessage(this.label, entries.length));
+    this.say('log', storeAvailableMessage(this.label, this.attachments.size));
+  }
+
+  /** Answered since the outage began (a late answer counts): the store and this breaker agree. */
+  private agrees(entry: Attachment): boolean {
+    return entry.answered === this.epoch && (entry.last === null || entry.confirmed);
   }
 
   /** Logs without ever throwing: this runs inside breaker transitions. */
@@ -465,8 +476,7 @@ export abstract class SharedStateStore implements CircuitBreakerStore {
   private async resyncOne(entry: Attachment, retryingBroken: boolean): Promise<boolean> {
     if (this.attachments.get(entry.breaker.name) !== entry) return true;
     if (entry.broken !== null && !retryingBroken) return true; // retried on its own, slowly
-    // Answered since the outage began (a late answer counts): the store and this breaker agree.
-    if (entry.answered === this.epoch && (entry.last === null || entry.confirmed)) return true;
+    if (this.agrees(entry)) return true;
     const name = entry.breaker.name;
     // What this instance knows goes back to the store (it may have missed it, or lost its data); a newer shared one wins.
     if (entry.last !== null && !entry.confirmed) return this.share(entry, STORE_OPERATIONS.resync(name));
