@@ -157,6 +157,8 @@ class EventStreamClient implements Observer<MessageEvent> {
   private subscription: Subscription | undefined;
   private lastId = 0;
   private finished = false;
+  /** bytes of the opening snapshot, which the buffered limit does not count */
+  private allowance = 0;
 
   constructor(
     private readonly clients: EventStreamClients,
@@ -188,9 +190,13 @@ class EventStreamClient implements Observer<MessageEvent> {
       this.finish();
       return;
     }
-    response.write(formatEvent(message, ++this.lastId), this.written);
+    const text = formatEvent(message, ++this.lastId);
+    response.write(text, this.written);
+    // The snapshot that opens the stream (every breaker's state: 300 kB at 10,000 breakers) is not
+    // the backlog of a client that stopped reading: the limit counts the bytes beyond it.
+    if (message.type === 'snapshot' && this.lastId === 1) this.allowance = Buffer.byteLength(text);
     const buffered = response.writableLength;
-    if (buffered > this.clients.maxBufferedBytes) {
+    if (buffered > this.clients.maxBufferedBytes + this.allowance) {
       this.clients.logger.warn(eventStreamClientDroppedWarning(buffered, this.clients.maxBufferedBytes));
       this.finish();
       response.destroy();

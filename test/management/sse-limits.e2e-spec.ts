@@ -185,6 +185,18 @@ describe('event stream limits (management.events)', () => {
     });
   });
 
+  it('does not count the opening snapshot against maxBufferedBytes: with more breakers than the limit holds, a client stays', async () => {
+    const { registry, logger, base } = await start(withEvents({ maxBufferedBytes: 1024 }));
+    for (let i = 0; i < 400; i++) registry.getOrCreate(`tenant-${String(i).padStart(4, '0')}.api.example`);
+    const client = track(await openStream(base));
+    expect(client.status).toBe(200);
+    await eventually(() => expect(client.count('snapshot')).toBe(1), 2_000);
+    expect(client.text().length).toBeGreaterThan(10 * 1024); // the snapshot alone is ten times the limit
+    registry.get('tenant-0001.api.example')!.forceOpen();
+    await eventually(() => expect(client.count('stateChange')).toBe(1), 2_000);
+    expect(logger.warnings().filter((w) => /dropped/.test(w.message))).toEqual([]); // (the transition's own log line is a warning)
+  });
+
   it('takes the limits from a forRootAsync factory too, and defaults to 100 clients', async () => {
     const { base } = await start(CircuitBreakerModule.forRootAsync({
       useFactory: () => ({ management: { enabled: true, events: { maxClients: 1 } } }),
