@@ -1,5 +1,5 @@
 // `npm run bench:redis`: the CLOSED-path cost of a breaker attached to the Redis store, against one
-// attached to the in-memory store and one with no store, in one process (SPEC §3.6: the hot path
+// attached to the in-memory store and one with no store, in one process (the design rule: the hot path
 // never awaits Redis; target: Redis within 10% of in-memory).
 //
 //   node bench/redis.js                  (after `npm run build`; `npm run bench:redis` does both)

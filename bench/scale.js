@@ -1,4 +1,4 @@
-// `npm run bench:scale`: what thousands of breakers in one process cost (issue 18): heap per breaker,
+// `npm run bench:scale`: what thousands of breakers in one process cost: heap per breaker,
 // and the time of a `/metrics` scrape, `GET /circuit-breakers` (all, and `?state=open`),
 // `/health/detailed` and a new event-stream client, each with the server's longest event-loop stall
 // meanwhile (`perf_hooks.monitorEventLoopDelay`, 1 ms resolution, reset before each measurement).

@@ -189,7 +189,7 @@ function classify(status, body, headers) {
 
 /**
  * Log lines allowed at WARN / ERROR: the simulated downstream being reconfigured (by this test), a
- * breaker opening (the library logs CLOSED → OPEN / HALF_OPEN → OPEN at error level, SPEC §3.2), and
+ * breaker opening (the library logs CLOSED → OPEN / HALF_OPEN → OPEN at error level, README), and
  * Terminus reporting the readiness check down because critical breakers are open.
  */
 const EXPECTED_LOUD_LINES = [

@@ -1,4 +1,4 @@
-// Many breakers (issue 17): names taken from requests, `maxBreakers`, and `registry.remove()`, seen by a
+// Many breakers: names taken from requests, `maxBreakers`, and `registry.remove()`, seen by a
 // client over real HTTP and by a Prometheus scrape.
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';

@@ -5,7 +5,7 @@ import { circuitBreakerConfigFromEnv, CircuitBreakerConfigError, CircuitBreakerM
 import { BREAKER_NAME_PATTERN, RESERVED_BREAKER_NAMES } from '../../lib/constants.js';
 import { breakerOptionsFor, resolveModuleOptions } from '../../lib/options/module-options.js';
 
-// Fuzzing of circuitBreakerConfigFromEnv (SPEC §3.1): whatever the environment holds, it returns
+// Fuzzing of circuitBreakerConfigFromEnv: whatever the environment holds, it returns
 // options or throws CircuitBreakerConfigError naming each bad variable — never another exception,
 // never a write outside its result (prototype keys as breaker names included), and what it returns
 // boots a real application or fails it with CircuitBreakerConfigError.

@@ -7,7 +7,7 @@ import { eventually } from '../../lib/testing/eventually.js';
 import { describeCircuitBreakerStoreContract } from '../../lib/testing/store-contract.js';
 import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
 
-// Issue 17: an ioredis `Cluster` as the store's client, on a real 3-node Redis Cluster (three
+// An ioredis `Cluster` as the store's client, on a real 3-node Redis Cluster (three
 // redis-server processes, masters only). Each breaker's keys carry its name as a hash tag
 // (`<prefix>{<name>}:state`, `<prefix>{<name>}:leases`), so the scripts that touch both run on one
 // slot, and breakers of different names land on different nodes.

@@ -7,7 +7,7 @@ import { eventually } from '../../lib/testing/eventually.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 import { freezer } from './freeze.js';
 
-// Issue 17: every line a store logs about an outage names its cause (a Redis reply's first word and
+// Every line a store logs about an outage names its cause (a Redis reply's first word and
 // text, an error code, the store's timeout), once per outage, and never a password. Against real
 // redis-server processes: a password rotation (WRONGPASS), a server turned replica (READONLY) and a
 // frozen server (SIGSTOP: the store's timeoutMs).

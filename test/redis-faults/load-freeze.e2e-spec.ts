@@ -10,7 +10,7 @@ import { eventually } from '../../lib/testing/eventually.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 import { type Freezer, freezer } from './freeze.js';
 
-// Issue 17, at scale: one instance with 20,000 breakers on one store, a real redis-server frozen
+// At scale: one instance with 20,000 breakers on one store, a real redis-server frozen
 // (SIGSTOP) for 5 s while traffic goes on and ONE breaker opens, then resumed (SIGCONT). The freeze
 // must cost neither memory nor event-loop time in proportion to the breakers attached, and the
 // recovery must send commands for the breakers touched only, not for every breaker attached.

@@ -16,7 +16,7 @@ const FAILURE_THRESHOLD = 3;
 /** `payments`' open period (CIRCUIT_BREAKER__PAYMENTS__TIMEOUT): long enough to start an instance in, short enough to wait for. */
 const OPEN_PERIOD_S = 4;
 const HALF_OPEN_MAX_CALLS = 2;
-/** What SPEC §3.6 promises: a transition on one instance reaches the others within this. */
+/** What docs/redis.md promises: a transition on one instance reaches the others within this. */
 const PROPAGATION_MS = 100;
 /** How long to poll for a state: generous, since the time it took is read from the instances themselves. */
 const POLL_MS = 2_000;
