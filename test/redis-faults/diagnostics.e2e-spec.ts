@@ -6,6 +6,7 @@ import { RedisCircuitBreakerStore } from '../../lib/redis/index.js';
 import { eventually } from '../../lib/testing/eventually.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 import { freezer } from './freeze.js';
+import { captureStoreLog } from '../support/store-log.js';
 
 // Every line a store logs about an outage names its cause (a Redis reply's first word and
 // text, an error code, the store's timeout), once per outage, and never a password. Against real
@@ -16,17 +17,7 @@ const TIMEOUT_MS = 50;
 const silentBreaker = { error: () => undefined, warn: () => undefined };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Collects a store's log lines. */
-function capture() {
-  const lines: { level: 'log' | 'warn'; message: string }[] = [];
-  return {
-    lines,
-    warnings: () => lines.filter((line) => line.level === 'warn').map((line) => line.message),
-    logs: () => lines.filter((line) => line.level === 'log').map((line) => line.message),
-    log: (message: string) => void lines.push({ level: 'log', message }),
-    warn: (message: string) => void lines.push({ level: 'warn', message }),
-  };
-}
+const capture = captureStoreLog;
 
 describe('store diagnostics: each outage line names its cause, once (real redis-server)', () => {
   const servers: RedisServer[] = [];

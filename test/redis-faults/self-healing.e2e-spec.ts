@@ -5,6 +5,7 @@ import { Breaker } from '../../lib/core/index.js';
 import { RedisCircuitBreakerStore, type RedisCircuitBreakerStoreOptions } from '../../lib/redis/index.js';
 import { eventually } from '../../lib/testing/eventually.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
+import { captureStoreLog } from '../support/store-log.js';
 
 // A store that heals itself, against a real redis-server: a first SUBSCRIBE that fails is retried
 // until broadcasts arrive; a FLUSHALL is noticed and the state written back; a key of the wrong type
@@ -13,15 +14,7 @@ import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 const silentBreaker = { error: () => undefined, warn: () => undefined };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Collects a store's log lines. */
-function capture() {
-  const lines: { level: 'log' | 'warn'; message: string }[] = [];
-  return {
-    lines,
-    log: (message: string) => void lines.push({ level: 'log', message }),
-    warn: (message: string) => void lines.push({ level: 'warn', message }),
-  };
-}
+const capture = captureStoreLog;
 
 describe('a Redis store that heals itself (real redis-server)', () => {
   let server: RedisServer;
