@@ -7,6 +7,7 @@ import {
   Injectable,
   Module,
   type OnModuleDestroy,
+  Optional,
   type OnModuleInit,
   StreamableFile,
   type Type,
@@ -26,10 +27,14 @@ export interface CircuitBreakerMetricsModuleOptions extends CircuitBreakerMetric
   /**
    * Serve the whole prom-client registry at `GET /<path>` (e.g. `'metrics'`), the circuit breaker
    * metrics streamed in slices so that a scrape of thousands of breakers never holds up other requests
-   * (docs/observability.md). Without it, serve `await registry.metrics()` yourself. @default none
+   * (docs/operations.md). Without it, serve `await registry.metrics()` yourself. `forRoot` only: the
+   * route is mounted when the module is declared, so `forRootAsync` cannot take it. @default none
    */
   path?: string;
 }
+
+/** The path `forRoot({ path })` mounted the route at; absent without one (and with `forRootAsync`). */
+const MOUNTED_PATH = Symbol('CIRCUIT_BREAKER_METRICS_MOUNTED_PATH');
 
 /** A route path: letters, digits and `-._~/`, not starting with `//`. */
 const PATH = /^\/?(?!\/)[A-Za-z0-9\-._~/]+$/;
@@ -41,12 +46,13 @@ const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE } = new Conf
   .setClassMethodName('forRoot')
   .build();
 
-function moduleOptionProblems(options: unknown): ConfigProblem[] {
+function moduleOptionProblems(options: unknown, mountedPath: string | undefined): ConfigProblem[] {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) return metricsOptionProblems(options, 'CircuitBreakerMetricsModule options');
   const { registry, path, ...rest } = options as CircuitBreakerMetricsModuleOptions;
   return [
     ...(registry === undefined ? [] : promRegistryProblems(registry, 'registry')),
-    ...(path === undefined || (typeof path === 'string' && PATH.test(path)) ? [] : [{ path: 'path', expected: METRICS_EXPECTED.path, value: path }]),
+    // forRoot checked and mounted its path; one that arrives from a forRootAsync factory mounts nothing.
+    ...(path === undefined || path === mountedPath ? [] : [{ path: 'path', expected: METRICS_EXPECTED.pathNotAsync, value: path }]),
     ...metricsOptionProblems(rest, 'CircuitBreakerMetricsModule options').map((p) => ({ ...p, path: p.path.replace('CircuitBreakerMetricsModule options.', '') })),
   ];
 }
@@ -59,10 +65,11 @@ export class CircuitBreakerMetricsCollector implements OnModuleInit, OnModuleDes
   constructor(
     private readonly circuitBreakers: CircuitBreakerRegistry,
     @Inject(MODULE_OPTIONS_TOKEN) private readonly options: CircuitBreakerMetricsModuleOptions,
+    @Optional() @Inject(MOUNTED_PATH) private readonly mountedPath?: string,
   ) {}
 
   onModuleInit(): void {
-    const problems = moduleOptionProblems(this.options);
+    const problems = moduleOptionProblems(this.options, this.mountedPath);
     if (problems.length > 0) throw new CircuitBreakerConfigError(problems);
     const { registry, path: _path, ...options } = this.options;
     this.unregister = registerCircuitBreakerMetrics(this.circuitBreakers, registry, options);
@@ -107,6 +114,6 @@ export class CircuitBreakerMetricsModule extends ConfigurableModuleClass {
     const path = typeof options === 'object' && options !== null ? options.path : undefined;
     if (path === undefined) return module;
     if (typeof path !== 'string' || !PATH.test(path)) throw new CircuitBreakerConfigError([{ path: 'CircuitBreakerMetricsModule options.path', expected: METRICS_EXPECTED.path, value: path }]);
-    return { ...module, controllers: metricsControllers(path) };
+    return { ...module, controllers: metricsControllers(path), providers: [...(module.providers ?? []), { provide: MOUNTED_PATH, useValue: path }] };
   }
 }

@@ -8,6 +8,7 @@ export const METRICS_EXPECTED = {
   boolean: 'expected true or false',
   buckets: 'expected a non-empty array of finite numbers > 0 in increasing order (seconds)',
   path: "expected a route path such as 'metrics' or 'internal/metrics' (letters, digits and -._~/)",
+  pathNotAsync: 'expected no path from a forRootAsync factory: the route is mounted when the module is declared, so give it to CircuitBreakerMetricsModule.forRoot({ path }), or serve the registry yourself',
   onBreakerCreated: 'expected a registry with onBreakerCreated(listener), to time the calls of breakers created later (observeCallDurations: true)',
 } as const;
 

@@ -46,7 +46,7 @@ describe('CircuitBreakerMetricsModule.forRoot({ path })', () => {
     expect(res.text).toContain('app_orders_total 2');
   });
 
-  it('mounts nothing without a path, and names a bad path at forRoot', async () => {
+  it('mounts nothing without a path, refuses a path from forRootAsync, and names a bad path at forRoot', async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [CircuitBreakerModule.forRoot({}), CircuitBreakerMetricsModule.forRoot({ registry: new Registry() })],
     }).compile();
@@ -54,6 +54,14 @@ describe('CircuitBreakerMetricsModule.forRoot({ path })', () => {
     apps.push(app);
     await app.init();
     await request(app.getHttpServer()).get('/metrics').expect(404);
+
+    // a path from a forRootAsync factory would mount nothing: refused at init, not ignored
+    const asyncRef = await Test.createTestingModule({
+      imports: [CircuitBreakerModule.forRoot({}), CircuitBreakerMetricsModule.forRootAsync({ useFactory: () => ({ registry: new Registry(), path: 'metrics' }) })],
+    }).compile();
+    const asyncApp = asyncRef.createNestApplication({ logger: false });
+    await expect(asyncApp.init()).rejects.toThrow(/path: expected no path from a forRootAsync factory.*received "metrics"/s);
+    await asyncApp.close().catch(() => undefined);
 
     expect(() => CircuitBreakerMetricsModule.forRoot({ path: 'me trics' })).toThrow(
       /CircuitBreakerMetricsModule options\.path: expected a route path such as 'metrics'.*received "me trics"/s,
