@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Breaker, type CircuitState } from '../core/index.js';
 import { FakeClock } from '../testing/fake-clock.js';
 import { fleetHealth } from '../registry/circuit-breaker.registry.js';
+import { joinPieces, turnsDuring } from '../../test/support/async-pieces.js';
 import { breakerListJson, breakerListStream, LIST_SLICE } from './breaker-list.js';
 
 /** n breakers with a mix of states and calls, as the registry's `names()` / `get()` give them. */
@@ -19,12 +20,7 @@ async function registryOf(n: number) {
 }
 
 async function text(pieces: AsyncIterable<string>) {
-  let out = '';
-  let count = 0;
-  for await (const piece of pieces) {
-    out += piece;
-    count++;
-  }
+  const { text: out, pieces: count } = await joinPieces(pieces);
   return { json: JSON.parse(out) as { timestamp: string; breakers: Record<string, { state: CircuitState }>; summary: Record<string, unknown> }, count };
 }
 
@@ -51,15 +47,7 @@ describe('breakerListJson: the management list, written in slices', () => {
 
   it('gives the event loop a turn between slices', async () => {
     const registry = await registryOf(3 * LIST_SLICE + 1);
-    let turns = 0;
-    let ticking = true;
-    const tick = () => {
-      turns++;
-      if (ticking) setImmediate(tick);
-    };
-    setImmediate(tick);
-    const { json, count } = await text(breakerListJson(registry));
-    ticking = false;
+    const { result: { json, count }, turns } = await turnsDuring(() => text(breakerListJson(registry)));
     expect(Object.keys(json.breakers)).toHaveLength(3 * LIST_SLICE + 1);
     expect(count).toBe(1 + 4 + 1); // the head, 4 slices, the summary
     expect(turns).toBeGreaterThanOrEqual(3);

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Counter, Registry } from 'prom-client';
 import { Breaker } from '../core/index.js';
 import { FakeClock } from '../testing/fake-clock.js';
+import { joinPieces, turnsDuring } from '../../test/support/async-pieces.js';
 import { registerCircuitBreakerMetrics } from './circuit-breaker-metrics.js';
 import { circuitBreakerMetricsStream, circuitBreakerMetricsText, METRICS_SLICE } from './metrics-text.js';
 
@@ -29,15 +30,7 @@ class Breakers {
   }
 }
 
-async function collect(text: AsyncIterable<string>): Promise<{ text: string; pieces: number }> {
-  let out = '';
-  let pieces = 0;
-  for await (const piece of text) {
-    out += piece;
-    pieces++;
-  }
-  return { text: out, pieces };
-}
+const collect = joinPieces;
 
 /** n breakers in every state, with calls (timed by the histogram) on most of them. */
 async function fleet(n: number) {
@@ -85,15 +78,7 @@ describe('circuitBreakerMetricsText: the registry text, streamed in slices', () 
     const { prom, unregister } = await fleet(n);
     cleanups.push(unregister);
     const expected = await prom.metrics();
-    let turns = 0;
-    let ticking = true;
-    const tick = () => {
-      turns++;
-      if (ticking) setImmediate(tick);
-    };
-    setImmediate(tick);
-    const { text, pieces } = await collect(circuitBreakerMetricsText(prom));
-    ticking = false;
+    const { result: { text, pieces }, turns } = await turnsDuring(() => collect(circuitBreakerMetricsText(prom)));
     expect(text).toBe(expected);
     // 3 slices to read, 3 per reading metric (9 of them) and the histogram's: turns in between
     expect(pieces).toBeGreaterThan(9 * 3);
