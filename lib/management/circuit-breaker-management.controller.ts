@@ -22,7 +22,7 @@ import {
 import { type Breaker, type CircuitBreakerSnapshot, CIRCUIT_STATES, type CircuitState } from '../core/index.js';
 import { BREAKER_NAME_PATTERN, CIRCUIT_BREAKER_LOGGER_CONTEXT, CIRCUIT_BREAKER_MODULE_OPTIONS } from '../constants.js';
 import type { ResolvedCircuitBreakerModuleOptions } from '../options/module-options.interface.js';
-import { CircuitBreakerRegistry, type CircuitBreakerRegistrySnapshot } from '../registry/circuit-breaker.registry.js';
+import { CircuitBreakerRegistry } from '../registry/circuit-breaker.registry.js';
 import { breakerListStream } from './breaker-list.js';
 import { CircuitBreakerManagementTokenGuard } from './circuit-breaker-management-token.guard.js';
 import { CircuitBreakerManagementGuard } from './circuit-breaker-management.guard.js';
@@ -109,7 +109,11 @@ export class CircuitBreakerManagementRoutes {
   @Get()
   @Header('Cache-Control', 'no-store')
   list(@Query('state', StateFilterPipe) states?: ReadonlySet<CircuitState>): StreamableFile {
-    // The registry's snapshot as JSON, written in slices (breaker-list.ts): thousands of breakers never stall the loop.
+    return this.listOf(states);
+  }
+
+  /** The registry's snapshot as JSON, written in slices (breaker-list.ts): thousands of breakers never stall the loop. */
+  private listOf(states?: ReadonlySet<CircuitState>): StreamableFile {
     return new StreamableFile(breakerListStream(this.registry, states), { type: 'application/json; charset=utf-8' });
   }
 
@@ -155,9 +159,9 @@ export class CircuitBreakerManagementRoutes {
   @Post('reset-all')
   @HttpCode(200)
   @UseGuards(CircuitBreakerManagementTokenGuard)
-  resetAll(): CircuitBreakerRegistrySnapshot {
+  resetAll(): StreamableFile {
     this.registry.resetAll();
-    return this.registry.snapshot();
+    return this.listOf();
   }
 
   /** One breaker's snapshot; 404 for an unknown name. */
