@@ -55,4 +55,4 @@ export {
   RetryPolicy,
   validateRetryOptions,
 } from './retry.js';
-export { describeStoreError, redactCredentials, safeOptionValue } from './redaction.js';
+export { describeStoreError, errorKind, redactCredentials, safeOptionValue } from './redaction.js';

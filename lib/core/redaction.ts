@@ -16,6 +16,15 @@ export function describeStoreError(error: unknown): string {
   return redactCredentials(describeValue(error));
 }
 
+/**
+ * What failed, without the message (which may carry hosts, queries, secrets): an error's class name,
+ * or the kind of a value that `isFailureResult` flagged (`object`, `null`…). For dashboards and spans.
+ */
+export function errorKind(error: unknown): string {
+  if (error instanceof Error) return error.name;
+  return error === null ? 'null' : typeof error;
+}
+
 /** `redis://user:secret@host` → `redis://***@host`: a log line never carries a password. */
 export function redactCredentials(text: string): string {
   return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^@/\s]*@/gi, '$1***@');

@@ -1,6 +1,6 @@
 import type { MessageEvent } from '@nestjs/common';
 import { concat, defer, endWith, ignoreElements, interval, map, merge, type Observable, of, share, takeUntil } from 'rxjs';
-import { type Breaker, BREAKER_EVENT_NAMES, CircuitBreakerConfigError, type CircuitState, type ConfigProblem } from '../core/index.js';
+import { type Breaker, BREAKER_EVENT_NAMES, CircuitBreakerConfigError, type CircuitState, type ConfigProblem, errorKind } from '../core/index.js';
 import type { CircuitBreakerRegistry, CircuitBreakerRegistryEvent } from '../registry/circuit-breaker.registry.js';
 import { DASHBOARD_EXPECTED } from './dashboard.messages.js';
 
@@ -80,14 +80,10 @@ function toMessage(event: CircuitBreakerRegistryEvent): MessageEvent {
   return { type: event.type, data: event };
 }
 
-/** `{ error: 'TypeError', code?: 'ECONNREFUSED' }`-style: what failed, without the message. */
+/** `{ name: 'TypeError', code?: 'ECONNREFUSED' }`: what failed, without the message. */
 function describeError(error: unknown): { name: string; code?: string } {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' || typeof code === 'number' ? { name: error.name, code: String(code) } : { name: error.name };
-  }
-  // A value that `isFailureResult` flagged (e.g. a response with status >= 500): only its kind.
-  return { name: error === null ? 'null' : typeof error };
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' || typeof code === 'number' ? { name: errorKind(error), code: String(code) } : { name: errorKind(error) };
 }
 
 function streamOptionProblems(options: unknown): ConfigProblem[] {

@@ -9,7 +9,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 import type { Observable } from 'rxjs';
-import { type Breaker, CallTimeoutError, CIRCUIT_STATES, CircuitBreakerConfigError, type ConfigProblem } from '../core/index.js';
+import { type Breaker, CallTimeoutError, CIRCUIT_STATES, CircuitBreakerConfigError, type ConfigProblem, errorKind } from '../core/index.js';
 import type { CircuitBreakerRegistryEvent } from '../registry/circuit-breaker.registry.js';
 import { OTEL_EXPECTED } from './otel.messages.js';
 
@@ -192,7 +192,7 @@ function registerSpanEvents(registry: CircuitBreakerOtelSource, guard: Guard): (
         [A.name]: event.name,
         [A.state]: event.state,
         ...(retry === undefined ? {} : { [A.timeUntilRetry]: retry }),
-        ...(event.type === 'fallback' ? { [A.error]: errorType(event.error) } : {}),
+        ...(event.type === 'fallback' ? { [A.error]: errorKind(event.error) } : {}),
       });
     } else if (event.type === 'stateChange') {
       span.addEvent(CIRCUIT_BREAKER_SPAN_EVENTS.stateChange, {
@@ -204,12 +204,6 @@ function registerSpanEvents(registry: CircuitBreakerOtelSource, guard: Guard): (
     }
   }));
   return () => subscription.unsubscribe();
-}
-
-/** What the fallback got, the OpenTelemetry `error.type` way: the error's name (never its message), or the value's kind. */
-function errorType(error: unknown): string {
-  if (error instanceof Error) return error.name;
-  return error === null ? 'null' : typeof error;
 }
 
 /** Problems of `CircuitBreakerOtelOptions`; `path` prefixes each problem's path. */
